@@ -1,0 +1,12 @@
+// Unit tests: src/ through ts-jest in ESM mode; HTTP is intercepted by nock.
+// The real-Keystone suite lives in __tests__/e2e and has its own config (jest.e2e.config.js).
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
+  testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/e2e/'],
+  collectCoverageFrom: ['src/**/*.ts'],
+}
