@@ -1,0 +1,23 @@
+import { applicationCredentialIdentity } from './auth-methods/application-credential.js'
+import { passwordIdentity } from './auth-methods/password.js'
+import type { Credentials, Scope } from './config.js'
+
+/** The body of `POST /v3/auth/tokens`. It holds a secret: it is sent, never logged. */
+export function authRequestBody(credentials: Credentials, scope: Scope): object {
+  const identity = credentials.method === 'password' ? passwordIdentity(credentials) : applicationCredentialIdentity(credentials)
+  const scopeBody = scopeRequest(scope)
+  return { auth: { identity, ...(scopeBody !== undefined && { scope: scopeBody }) } }
+}
+
+function scopeRequest(scope: Scope): object | undefined {
+  switch (scope.kind) {
+    case 'project':
+      return { project: scope.project }
+    case 'domain':
+      return { domain: scope.domain }
+    case 'system':
+      return { system: { all: true } }
+    case 'default':
+      return undefined
+  }
+}

@@ -1,0 +1,378 @@
+import { normalizeAuthUrl } from './auth-url.js'
+import { UserError } from './errors.js'
+
+/**
+ * Resolving what the user asked for, from the step's inputs and the job's OpenRC (`OS_*`)
+ * environment, into one validated configuration. Nothing here talks to the network or logs.
+ */
+
+/** Each input and the OpenRC variables it falls back to, first non-empty one first. */
+export const INPUT_FALLBACKS = {
+  'auth-url': ['OS_AUTH_URL'],
+  username: ['OS_USERNAME'],
+  'user-id': ['OS_USER_ID'],
+  password: ['OS_PASSWORD'],
+  'user-domain-name': ['OS_USER_DOMAIN_NAME'],
+  'user-domain-id': ['OS_USER_DOMAIN_ID'],
+  'application-credential-id': ['OS_APPLICATION_CREDENTIAL_ID'],
+  'application-credential-name': ['OS_APPLICATION_CREDENTIAL_NAME'],
+  'application-credential-secret': ['OS_APPLICATION_CREDENTIAL_SECRET'],
+  'project-id': ['OS_PROJECT_ID', 'OS_TENANT_ID'],
+  'project-name': ['OS_PROJECT_NAME', 'OS_TENANT_NAME'],
+  'project-domain-name': ['OS_PROJECT_DOMAIN_NAME'],
+  'project-domain-id': ['OS_PROJECT_DOMAIN_ID'],
+  'domain-name': ['OS_DOMAIN_NAME'],
+  'domain-id': ['OS_DOMAIN_ID'],
+  'system-scope': ['OS_SYSTEM_SCOPE'],
+  region: ['OS_REGION_NAME'],
+  interface: ['OS_INTERFACE'],
+  'auth-method': [],
+  revoke: [],
+  'export-env': []
+} as const satisfies Record<string, readonly string[]>
+
+export type InputName = keyof typeof INPUT_FALLBACKS
+
+/** Inputs whose values are secrets: masked before anything is logged, never trimmed of spaces. */
+export const SECRET_INPUTS = ['password', 'application-credential-secret'] as const satisfies readonly InputName[]
+
+/** Where values come from: the step's inputs (`with:`) and the job's environment. */
+export interface ConfigSource {
+  input(name: InputName): string
+  env: Readonly<Record<string, string | undefined>>
+}
+
+export type DomainRef = { id: string } | { name: string }
+export type UserRef = { id: string } | { name: string; domain: DomainRef }
+
+export type Credentials =
+  | { method: 'password'; user: UserRef; password: string }
+  | { method: 'application-credential'; id: string; secret: string }
+  | { method: 'application-credential'; name: string; user: UserRef; secret: string }
+
+export type AuthMethod = Credentials['method']
+
+export type Scope =
+  | { kind: 'project'; project: { id: string } | { name: string; domain: DomainRef } }
+  | { kind: 'domain'; domain: DomainRef }
+  | { kind: 'system' }
+  /** No scope sent: Keystone picks the user's default project, or issues an unscoped token. */
+  | { kind: 'default' }
+
+export interface ActionConfig {
+  /** Keystone v3 base URL, always ending in `/v3`. */
+  authUrl: string
+  credentials: Credentials
+  scope: Scope
+  region?: string
+  interface?: string
+  revoke: boolean
+  exportEnv: boolean
+  /** Things the user should hear about that do not stop the step. */
+  warnings: string[]
+}
+
+const MAX_VALUE_LENGTH = 1024
+const MAX_SECRET_LENGTH = 4096
+
+/** A value with the name of where it came from, so that errors can point at the right place. */
+interface Sourced {
+  value: string
+  from: string
+}
+
+type Layer = 'input' | 'env'
+
+/** Reads one input, then its OpenRC fallbacks, validating the shape of whatever it finds. */
+class Reader {
+  constructor(private readonly source: ConfigSource) {}
+
+  fromInput(name: InputName): Sourced | undefined {
+    const secret = (SECRET_INPUTS as readonly string[]).includes(name)
+    return this.checked(secret ? trimLineEnds(this.source.input(name)) : this.source.input(name).trim(), `input \`${name}\``, secret)
+  }
+
+  fromEnv(name: InputName): Sourced | undefined {
+    const secret = (SECRET_INPUTS as readonly string[]).includes(name)
+    for (const variable of INPUT_FALLBACKS[name]) {
+      const raw = this.source.env[variable] ?? ''
+      const found = this.checked(secret ? trimLineEnds(raw) : raw.trim(), variable, secret)
+      if (found) return found
+    }
+    return undefined
+  }
+
+  /** Input first, then the environment. */
+  get(name: InputName): Sourced | undefined {
+    return this.fromInput(name) ?? this.fromEnv(name)
+  }
+
+  /**
+   * Values that belong together (say, a project's id and name) come from one layer only: when the
+   * step names any of them in `with:`, the job's `OS_*` values of the group are ignored, so an OpenRC
+   * left in the job's env cannot mix a second project into the one the step asked for.
+   */
+  group<N extends InputName>(names: readonly N[]): { layer: Layer; values: Partial<Record<N, Sourced>> } {
+    const fromInputs: Partial<Record<N, Sourced>> = {}
+    for (const name of names) {
+      const found = this.fromInput(name)
+      if (found) fromInputs[name] = found
+    }
+    if (Object.keys(fromInputs).length > 0) return { layer: 'input', values: fromInputs }
+    const fromEnv: Partial<Record<N, Sourced>> = {}
+    for (const name of names) {
+      const found = this.fromEnv(name)
+      if (found) fromEnv[name] = found
+    }
+    return { layer: 'env', values: fromEnv }
+  }
+
+  private checked(value: string, from: string, secret: boolean): Sourced | undefined {
+    if (value === '') return undefined
+    const max = secret ? MAX_SECRET_LENGTH : MAX_VALUE_LENGTH
+    if (value.length > max) {
+      throw new UserError(`${from} is ${value.length} characters long (at most ${max}): check that the right value is passed.`)
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value)) {
+      throw new UserError(`${from} contains a line break or control character: pass it as a single line.`)
+    }
+    return { value, from }
+  }
+}
+
+/** A pasted secret often carries a trailing newline; inner and edge spaces may be real. */
+function trimLineEnds(value: string): string {
+  return value.replace(/^[\r\n]+|[\r\n]+$/g, '')
+}
+
+/** The secret values the step can read, to be masked before the first line is printed. */
+export function secretValues(source: ConfigSource): string[] {
+  const values = new Set<string>()
+  for (const name of SECRET_INPUTS) {
+    for (const raw of [source.input(name), ...INPUT_FALLBACKS[name].map(v => source.env[v] ?? '')]) {
+      const value = trimLineEnds(raw)
+      if (value.trim() !== '') values.add(value)
+    }
+  }
+  return [...values]
+}
+
+export function resolveConfig(source: ConfigSource): ActionConfig {
+  const read = new Reader(source)
+  const warnings: string[] = []
+
+  const authUrlValue = read.get('auth-url')
+  if (!authUrlValue) {
+    throw new UserError('No Keystone URL: set the `auth-url` input or the OS_AUTH_URL variable, e.g. https://auth.cloud.ovh.net/v3.')
+  }
+  const authUrl = normalizeAuthUrl(authUrlValue.value, authUrlValue.from)
+
+  const scopeGroup = read.group(['project-id', 'project-name', 'domain-id', 'domain-name', 'system-scope'])
+  const scopeValues = scopeGroup.values
+  const hasProject = Boolean(scopeValues['project-id'] ?? scopeValues['project-name'])
+  const hasDomain = Boolean(scopeValues['domain-id'] ?? scopeValues['domain-name'])
+  // openstacksdk reads OS_DOMAIN_* next to a project as the default domain of the user and the
+  // project, not as a second scope; an OpenRC in the job's env keeps meaning what it meant there.
+  const defaultDomain =
+    scopeGroup.layer === 'env' && hasProject && hasDomain ? domainRef(scopeValues['domain-id'], scopeValues['domain-name']) : undefined
+
+  const userDomain = domainRefOf(read.group(['user-domain-id', 'user-domain-name']).values, 'user-domain') ?? defaultDomain
+  const credentials = resolveCredentials(read, source, userDomain)
+
+  let scope: Scope
+  if (credentials.method === 'application-credential') {
+    // Keystone refuses a scope with an application credential: its token is bound to the
+    // credential's project. A scope the step asked for explicitly is worth a word.
+    if (scopeGroup.layer === 'input') {
+      const names = Object.values(scopeValues).map(v => (v as Sourced).from)
+      warnings.push(
+        `${names.join(', ')} ignored: a token from an application credential is always scoped to the credential's own project.`
+      )
+    }
+    scope = { kind: 'default' }
+  } else {
+    scope = resolveScope(read, scopeGroup, defaultDomain, userDomain, credentials.user)
+  }
+
+  const region = read.get('region')?.value
+  const endpointInterface = resolveInterface(read.get('interface'))
+
+  return {
+    authUrl,
+    credentials,
+    scope,
+    ...(region !== undefined && { region }),
+    ...(endpointInterface !== undefined && { interface: endpointInterface }),
+    revoke: resolveBoolean(read.fromInput('revoke'), true),
+    exportEnv: resolveBoolean(read.fromInput('export-env'), true),
+    warnings
+  }
+}
+
+function domainRef(id: Sourced | undefined, name: Sourced | undefined): DomainRef | undefined {
+  if (id) return { id: id.value }
+  if (name) return { name: name.value }
+  return undefined
+}
+
+function domainRefOf(values: Partial<Record<string, Sourced>>, prefix: 'user-domain' | 'project-domain'): DomainRef | undefined {
+  return domainRef(values[`${prefix}-id`], values[`${prefix}-name`])
+}
+
+const AUTH_TYPE_METHODS: Record<string, AuthMethod> = {
+  password: 'password',
+  v3password: 'password',
+  v3applicationcredential: 'application-credential',
+  applicationcredential: 'application-credential',
+  application_credential: 'application-credential',
+  'application-credential': 'application-credential'
+}
+
+function resolveAuthMethod(read: Reader, source: ConfigSource): AuthMethod {
+  const explicit = read.fromInput('auth-method')
+  if (explicit) {
+    if (explicit.value === 'password' || explicit.value === 'application-credential') return explicit.value
+    throw new UserError(`input \`auth-method\` is "${explicit.value}": use password or application-credential.`)
+  }
+  const authType = (source.env.OS_AUTH_TYPE ?? '').trim().toLowerCase()
+  const fromAuthType = AUTH_TYPE_METHODS[authType]
+  if (fromAuthType) return fromAuthType
+
+  const password = read.get('password')
+  const secret = read.get('application-credential-secret')
+  if (password && secret) {
+    throw new UserError(
+      `Both a password (${password.from}) and an application credential secret (${secret.from}) are set: choose one with the \`auth-method\` input (password or application-credential).`
+    )
+  }
+  if (secret) return 'application-credential'
+  if (password) return 'password'
+  throw new UserError(
+    'No credentials: set `password` (or OS_PASSWORD) with `username` or `user-id`, or `application-credential-id` and `application-credential-secret` (or their OS_APPLICATION_CREDENTIAL_* variables).'
+  )
+}
+
+function resolveUser(read: Reader, userDomain: DomainRef | undefined, purpose: string): UserRef | undefined {
+  const { values } = read.group(['user-id', 'username'])
+  if (values['user-id']) return { id: values['user-id'].value }
+  const name = values.username
+  if (!name) return undefined
+  if (!userDomain) {
+    throw new UserError(
+      `${name.from} names a user, but ${purpose} also needs the user's domain: set \`user-domain-name\` (OS_USER_DOMAIN_NAME) or \`user-domain-id\` (OS_USER_DOMAIN_ID); many clouds use Default.`
+    )
+  }
+  return { name: name.value, domain: userDomain }
+}
+
+function resolveCredentials(read: Reader, source: ConfigSource, userDomain: DomainRef | undefined): Credentials {
+  const method = resolveAuthMethod(read, source)
+  if (method === 'password') {
+    const password = read.get('password')
+    if (!password) {
+      throw new UserError('auth-method is password but no password is set: set the `password` input or OS_PASSWORD.')
+    }
+    const user = resolveUser(read, userDomain, 'a password login')
+    if (!user) {
+      throw new UserError(
+        'A password login needs a user: set `user-id` (OS_USER_ID), or `username` (OS_USERNAME) with `user-domain-name` (OS_USER_DOMAIN_NAME).'
+      )
+    }
+    return { method, user, password: password.value }
+  }
+
+  const secret = read.get('application-credential-secret')
+  if (!secret) {
+    throw new UserError(
+      'auth-method is application-credential but no secret is set: set `application-credential-secret` or OS_APPLICATION_CREDENTIAL_SECRET.'
+    )
+  }
+  const { values } = read.group(['application-credential-id', 'application-credential-name'])
+  if (values['application-credential-id']) {
+    return { method, id: values['application-credential-id'].value, secret: secret.value }
+  }
+  const name = values['application-credential-name']
+  if (!name) {
+    throw new UserError(
+      `${secret.from} is set without the credential it belongs to: set \`application-credential-id\` (OS_APPLICATION_CREDENTIAL_ID).`
+    )
+  }
+  const user = resolveUser(read, userDomain, 'an application credential given by name')
+  if (!user) {
+    throw new UserError(
+      `${name.from} names an application credential, which Keystone looks up per user: also set \`user-id\` or \`username\` with \`user-domain-name\`, or use \`application-credential-id\` instead.`
+    )
+  }
+  return { method, name: name.value, user, secret: secret.value }
+}
+
+type ScopeInput = 'project-id' | 'project-name' | 'domain-id' | 'domain-name' | 'system-scope'
+type ScopeGroup = { layer: Layer; values: Partial<Record<ScopeInput, Sourced>> }
+
+function resolveScope(
+  read: Reader,
+  scopeGroup: ScopeGroup,
+  defaultDomain: DomainRef | undefined,
+  userDomain: DomainRef | undefined,
+  user: UserRef
+): Scope {
+  const v = scopeGroup.values
+  const project = v['project-id'] ?? v['project-name']
+  const domain = v['domain-id'] ?? v['domain-name']
+  const system = v['system-scope']
+
+  if (system) {
+    if (system.value.toLowerCase() !== 'all') {
+      throw new UserError(`${system.from} is "${system.value}": the only system scope Keystone knows is all.`)
+    }
+    const other = project ?? domain
+    if (other) {
+      throw new UserError(`Two scopes were asked for, ${system.from} and ${other.from}: a token has one scope, so keep only one.`)
+    }
+    return { kind: 'system' }
+  }
+  if (project && domain && scopeGroup.layer === 'input') {
+    throw new UserError(
+      `Two scopes were asked for, ${project.from} and ${domain.from}: a token has one scope; for a project in a domain use \`project-domain-name\` or \`project-domain-id\`.`
+    )
+  }
+  if (project) {
+    if (v['project-id']) return { kind: 'project', project: { id: v['project-id'].value } }
+    const projectDomain = domainRefOf(read.group(['project-domain-id', 'project-domain-name']).values, 'project-domain')
+    // A project name is unique only within its domain; the user's own domain is the usual home.
+    const domainOfProject = projectDomain ?? defaultDomain ?? ('domain' in user ? user.domain : userDomain)
+    if (!domainOfProject) {
+      throw new UserError(
+        `${project.from} names a project, which Keystone looks up per domain: set \`project-domain-name\` (OS_PROJECT_DOMAIN_NAME) or \`project-domain-id\`, or use \`project-id\` instead.`
+      )
+    }
+    return { kind: 'project', project: { name: project.value, domain: domainOfProject } }
+  }
+  if (domain) return { kind: 'domain', domain: domainRef(v['domain-id'], v['domain-name']) as DomainRef }
+  return { kind: 'default' }
+}
+
+const INTERFACES: Record<string, string> = {
+  public: 'public',
+  publicurl: 'public',
+  internal: 'internal',
+  internalurl: 'internal',
+  admin: 'admin',
+  adminurl: 'admin'
+}
+
+function resolveInterface(value: Sourced | undefined): string | undefined {
+  if (!value) return undefined
+  const known = INTERFACES[value.value.toLowerCase()]
+  if (!known) throw new UserError(`${value.from} is "${value.value}": use public, internal or admin.`)
+  return known
+}
+
+/** The YAML 1.2 core schema's booleans, which is what `@actions/core`'s getBooleanInput accepts. */
+function resolveBoolean(value: Sourced | undefined, fallback: boolean): boolean {
+  if (!value) return fallback
+  if (['true', 'True', 'TRUE'].includes(value.value)) return true
+  if (['false', 'False', 'FALSE'].includes(value.value)) return false
+  throw new UserError(`${value.from} is "${value.value}": use true or false.`)
+}

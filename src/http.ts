@@ -1,0 +1,117 @@
+import * as http from 'node:http'
+import * as https from 'node:https'
+import { HttpClient } from '@actions/http-client'
+
+/**
+ * One HTTP exchange with a hard deadline. `@actions/http-client` chooses the route (it honours
+ * https_proxy / no_proxy the way every Actions tool does); the request itself goes through
+ * node:http so that the action owns what http-client does not give: a deadline over the whole
+ * exchange (a server that trickles its body must not hold a job), a cap on the body size, no
+ * redirect ever followed with credentials, and errors that say which network failure it was.
+ */
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'DELETE'
+  url: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export interface HttpResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+export interface HttpOptions {
+  timeoutMs: number
+  maxBodyBytes?: number
+}
+
+export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
+
+export class NetworkError extends Error {
+  override name = 'NetworkError'
+  constructor(
+    readonly failure: NetworkFailure,
+    message: string,
+    readonly code?: string
+  ) {
+    super(message)
+  }
+}
+
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+const USER_AGENT = 'openstack-token-action'
+
+export function send(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
+  const url = new URL(request.url)
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const agent = new HttpClient(USER_AGENT).getAgent(request.url)
+  const transport = url.protocol === 'https:' ? https : http
+  const deadline = AbortSignal.timeout(options.timeoutMs)
+
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false
+    const fail = (error: unknown): void => {
+      if (settled) return
+      settled = true
+      reject(classify(error, deadline.aborted, options.timeoutMs))
+      clientRequest.destroy()
+    }
+    const clientRequest = transport.request(
+      url,
+      {
+        method: request.method,
+        agent,
+        signal: deadline,
+        headers: { 'User-Agent': USER_AGENT, ...request.headers }
+      },
+      response => {
+        const chunks: Buffer[] = []
+        let size = 0
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > maxBodyBytes) {
+            fail(new NetworkError('too-large', `the answer is larger than ${maxBodyBytes} bytes`))
+            return
+          }
+          chunks.push(chunk)
+        })
+        response.on('end', () => {
+          if (settled) return
+          settled = true
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') })
+        })
+        response.on('error', fail)
+        // A connection closed before the body's end emits 'close' without 'end' on some versions.
+        response.on('close', () => {
+          if (!response.complete) fail(Object.assign(new Error('the connection closed before the answer was complete'), { code: 'ECONNRESET' }))
+        })
+      }
+    )
+    clientRequest.on('error', fail)
+    clientRequest.end(request.body)
+  })
+}
+
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|EPROTO$)/
+
+function classify(error: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
+  if (error instanceof NetworkError) return error
+  const code = (error as { code?: string }).code ?? ''
+  const detail = (error as Error).message ?? String(error)
+  if (timedOut) return new NetworkError('timeout', `no complete answer within ${timeoutMs / 1000} s`, 'ETIMEDOUT')
+  if (code === 'ECONNREFUSED') return new NetworkError('refused', 'connection refused', code)
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') {
+    return new NetworkError('dns', 'the host name could not be resolved', code)
+  }
+  if (TLS_CODES.test(code)) return new NetworkError('tls', `TLS failed (${code}: ${detail})`, code)
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || /socket hang up|aborted/i.test(detail)) {
+    return new NetworkError('reset', 'the connection was reset', code || 'ECONNRESET')
+  }
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
+    return new NetworkError('unreachable', `the host is unreachable (${code})`, code)
+  }
+  return new NetworkError('other', detail, code || undefined)
+}

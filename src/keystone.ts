@@ -1,0 +1,243 @@
+import { oneLine, UserError } from './errors.js'
+import { NetworkError, send, type HttpRequest, type HttpResponse } from './http.js'
+import { parseKeystoneTime } from './time.js'
+
+/**
+ * The Keystone v3 token API: issue (`POST /auth/tokens`) and revoke (`DELETE /auth/tokens`).
+ * Each answer becomes either a typed result or a KeystoneError whose message tells the user what
+ * to fix. Request bodies carry secrets: they are sent and never logged.
+ */
+
+export interface NamedRef {
+  id: string
+  name?: string
+}
+
+export interface Token {
+  /** The secret itself, from the `X-Subject-Token` header. */
+  value: string
+  issuedAt: Date
+  expiresAt: Date
+  methods: string[]
+  user: NamedRef & { domain?: NamedRef }
+  project?: NamedRef & { domain?: NamedRef }
+  domain?: NamedRef
+  system: boolean
+  applicationCredential?: NamedRef
+}
+
+export type Revocation = 'revoked' | 'already-gone'
+
+export class KeystoneError extends UserError {
+  override name = 'KeystoneError'
+  constructor(
+    message: string,
+    /** HTTP status, or undefined for a network failure. */
+    readonly status?: number,
+    readonly network?: NetworkError
+  ) {
+    super(message)
+  }
+}
+
+export interface KeystoneOptions {
+  /** Deadline of one request, answer body included. */
+  timeoutMs: number
+}
+
+/** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
+const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
+
+export class Keystone {
+  constructor(
+    /** The v3 base URL, e.g. `https://keystone.example.com/v3`. */
+    readonly authUrl: string,
+    private readonly options: KeystoneOptions
+  ) {}
+
+  /** Logs in. `catalog: false` asks Keystone to leave the service catalog out of the answer. */
+  async issue(body: object, { catalog }: { catalog: boolean }): Promise<Token> {
+    const url = `${this.authUrl}/auth/tokens${catalog ? '' : '?nocatalog'}`
+    const response = await this.exchange('issue a token', {
+      method: 'POST',
+      url,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body)
+    })
+    if (response.status !== 201 && response.status !== 200) {
+      throw issueFailure(response, url)
+    }
+    const value = headerValue(response, 'x-subject-token')
+    if (!value) {
+      throw new KeystoneError(
+        `Keystone answered ${response.status} at ${url} but sent no X-Subject-Token header: check that auth-url points at Keystone itself, not at a proxy or another service.`,
+        response.status
+      )
+    }
+    if (!TOKEN_SHAPE.test(value)) {
+      throw new KeystoneError(
+        `Keystone at ${url} sent an X-Subject-Token that is not a token (${value.length} characters, or not printable): check that auth-url points at Keystone itself.`,
+        response.status
+      )
+    }
+    return { value, ...parseTokenBody(response, url) }
+  }
+
+  /** Revokes a token with itself as the credential: 204, or 401/404 when it is already gone. */
+  async revoke(token: string): Promise<Revocation> {
+    const url = `${this.authUrl}/auth/tokens`
+    const response = await this.exchange('revoke the token', {
+      method: 'DELETE',
+      url,
+      headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
+    })
+    if (response.status === 204 || response.status === 200) return 'revoked'
+    // Keystone answers 401 when the token that authenticates the call (itself) is already dead.
+    if (response.status === 401 || response.status === 404) return 'already-gone'
+    throw new KeystoneError(
+      `Keystone answered ${statusText(response)} to the revocation at ${url}${keystoneMessage(response, ': ')}.`,
+      response.status
+    )
+  }
+
+  private async exchange(purpose: string, request: HttpRequest): Promise<HttpResponse> {
+    try {
+      return await send(request, { timeoutMs: this.options.timeoutMs })
+    } catch (error) {
+      if (error instanceof NetworkError) throw networkFailure(error, purpose, request.url)
+      throw error
+    }
+  }
+}
+
+function headerValue(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function statusText(response: HttpResponse): string {
+  return `HTTP ${response.status}`
+}
+
+/** Keystone's own words (`{"error":{"message":…}}`), made safe for one log line. */
+function keystoneMessage(response: HttpResponse, prefix: string): string {
+  try {
+    const parsed = JSON.parse(response.body) as { error?: { message?: unknown } }
+    const message = parsed?.error?.message
+    if (typeof message === 'string' && message.trim() !== '') return `${prefix}"${oneLine(message, 200)}"`
+  } catch {
+    // not JSON: no message of Keystone's to quote
+  }
+  return ''
+}
+
+function looksLikeHtml(response: HttpResponse): boolean {
+  const type = String(response.headers['content-type'] ?? '')
+  return /html/i.test(type) || /^\s*</.test(response.body)
+}
+
+function issueFailure(response: HttpResponse, url: string): KeystoneError {
+  const said = keystoneMessage(response, ', saying ')
+  const status = response.status
+  const at = `Keystone answered ${statusText(response)} at ${url}${said}`
+  switch (true) {
+    case status === 401:
+      return new KeystoneError(
+        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`,
+        status
+      )
+    case status === 400:
+      return new KeystoneError(`${at}: the login request was incomplete or malformed; check the user and scope inputs (a name needs its domain).`, status)
+    case status === 403:
+      return new KeystoneError(`${at}: the user may not obtain this token; check the scope asked for and the user's roles.`, status)
+    case status === 404:
+      return new KeystoneError(`${at}: check that auth-url is the Keystone v3 endpoint (e.g. https://keystone.example.com:5000/v3).`, status)
+    case status === 429:
+      return new KeystoneError(`${at}: Keystone is rate-limiting logins; retry later or issue fewer tokens.`, status)
+    case status >= 300 && status < 400:
+      return new KeystoneError(
+        `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`,
+        status
+      )
+    case status >= 500:
+      return new KeystoneError(`${at}: Keystone failed on its side; try again later.`, status)
+    case looksLikeHtml(response):
+      return new KeystoneError(`${at} with an HTML page instead of JSON: check auth-url (a proxy or login page answered).`, status)
+    default:
+      return new KeystoneError(`${at}: check auth-url and the credentials.`, status)
+  }
+}
+
+function networkFailure(error: NetworkError, purpose: string, url: string): KeystoneError {
+  const host = new URL(url).host
+  const could = `Could not ${purpose} at ${host}`
+  switch (error.failure) {
+    case 'refused':
+      return new KeystoneError(`${could}: connection refused; check auth-url (host and port) and that Keystone is reachable from the runner.`, undefined, error)
+    case 'dns':
+      return new KeystoneError(`${could}: the host name does not resolve; check auth-url for a typo.`, undefined, error)
+    case 'tls':
+      return new KeystoneError(
+        `${could}: ${error.message}; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate file in the job's env.`,
+        undefined,
+        error
+      )
+    case 'timeout':
+      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network or proxy.`, undefined, error)
+    case 'too-large':
+      return new KeystoneError(`${could}: ${error.message}; check that auth-url points at Keystone itself.`, undefined, error)
+    default:
+      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network.`, undefined, error)
+  }
+}
+
+type Json = Record<string, unknown>
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function ref(value: unknown): NamedRef | undefined {
+  if (!isObject(value) || typeof value.id !== 'string' || value.id === '') return undefined
+  return { id: value.id, ...(typeof value.name === 'string' && { name: value.name }) }
+}
+
+function refWithDomain(value: unknown): (NamedRef & { domain?: NamedRef }) | undefined {
+  const base = ref(value)
+  if (!base || !isObject(value)) return base
+  const domain = ref(value.domain)
+  return domain ? { ...base, domain } : base
+}
+
+/** Reads the token document, refusing anything a real Keystone would not send. */
+function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value'> {
+  const invalid = (what: string): KeystoneError =>
+    new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, response.status)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(response.body)
+  } catch {
+    throw looksLikeHtml(response) ? invalid('an HTML page instead of JSON') : invalid('not JSON')
+  }
+  if (!isObject(parsed) || !isObject(parsed.token)) throw invalid('no "token" object')
+  const token = parsed.token
+  const expiresAt = typeof token.expires_at === 'string' ? parseKeystoneTime(token.expires_at) : undefined
+  if (!expiresAt) throw invalid(`expires_at is ${JSON.stringify(token.expires_at)?.slice(0, 60) ?? 'missing'}`)
+  const issuedAt = (typeof token.issued_at === 'string' && parseKeystoneTime(token.issued_at)) || new Date(Date.now())
+  const user = refWithDomain(token.user)
+  if (!user) throw invalid('no user id')
+  const methods = Array.isArray(token.methods) ? token.methods.filter((m): m is string => typeof m === 'string') : []
+  const project = refWithDomain(token.project)
+  const domain = ref(token.domain)
+  const applicationCredential = ref(token.application_credential)
+  return {
+    issuedAt,
+    expiresAt,
+    methods,
+    user,
+    ...(project && { project }),
+    ...(domain && { domain }),
+    system: isObject(token.system) && token.system.all === true,
+    ...(applicationCredential && { applicationCredential })
+  }
+}

@@ -1,0 +1,4 @@
+import * as core from '@actions/core'
+import { runMain } from './main-step.js'
+
+await runMain({ core, env: process.env })

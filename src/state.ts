@@ -1,0 +1,42 @@
+/**
+ * What the main step hands to the post step through GITHUB_STATE (the runner gives it back as
+ * STATE_* variables, readable by the post step of this action only).
+ */
+export interface SavedToken {
+  token: string
+  authUrl: string
+  /** ISO 8601. */
+  expiresAt: string
+  revoke: boolean
+}
+
+export interface StateStore {
+  saveState(name: string, value: string): void
+  getState(name: string): string
+}
+
+const KEYS = { token: 'token', authUrl: 'auth-url', expiresAt: 'expires-at', revoke: 'revoke' } as const
+
+export function saveToken(store: StateStore, saved: SavedToken): void {
+  store.saveState(KEYS.authUrl, saved.authUrl)
+  store.saveState(KEYS.expiresAt, saved.expiresAt)
+  store.saveState(KEYS.revoke, String(saved.revoke))
+  // The token last: a post step that sees it also sees where and until when it is valid.
+  store.saveState(KEYS.token, saved.token)
+}
+
+/** Marks the token as handled (revoked by the main step itself), so the post step leaves it. */
+export function forgetToken(store: StateStore): void {
+  store.saveState(KEYS.token, '')
+}
+
+export function loadToken(store: StateStore): SavedToken | undefined {
+  const token = store.getState(KEYS.token)
+  if (!token) return undefined
+  return {
+    token,
+    authUrl: store.getState(KEYS.authUrl),
+    expiresAt: store.getState(KEYS.expiresAt),
+    revoke: store.getState(KEYS.revoke) !== 'false'
+  }
+}

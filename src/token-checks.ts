@@ -1,0 +1,50 @@
+import type { Scope } from './config.js'
+import { KeystoneError, type Token } from './keystone.js'
+import { formatTime } from './time.js'
+
+/**
+ * A token Keystone issued can still be one the job cannot use: already expired (a clock or server
+ * problem), or scoped elsewhere than asked (a misconfigured cloud, or a proxy answering for it).
+ * Better to stop here than to let a later step fail with a confusing 401 or act on another project.
+ */
+export function checkIssuedToken(token: Token, asked: Scope, now: Date): void {
+  if (token.expiresAt.getTime() <= now.getTime()) {
+    throw new KeystoneError(
+      `Keystone issued a token that expired at ${formatTime(token.expiresAt)}, before it was received (now ${formatTime(now)}): check the clocks of the runner and Keystone.`
+    )
+  }
+  const mismatch = scopeMismatch(token, asked)
+  if (mismatch) {
+    throw new KeystoneError(`Keystone issued a token for ${mismatch}: check the scope inputs, and that auth-url points at the right cloud.`)
+  }
+}
+
+function scopeMismatch(token: Token, asked: Scope): string | undefined {
+  const got = describeScope(token)
+  switch (asked.kind) {
+    case 'project': {
+      const wanted = asked.project
+      const ok = token.project && ('id' in wanted ? token.project.id === wanted.id : token.project.name === wanted.name)
+      return ok ? undefined : `${got}, not for the project asked for (${'id' in wanted ? wanted.id : wanted.name})`
+    }
+    case 'domain': {
+      const wanted = asked.domain
+      const ok = token.domain && ('id' in wanted ? token.domain.id === wanted.id : token.domain.name === wanted.name)
+      return ok ? undefined : `${got}, not for the domain asked for (${'id' in wanted ? wanted.id : wanted.name})`
+    }
+    case 'system':
+      return token.system ? undefined : `${got}, not for the system scope asked for`
+    case 'default':
+      return undefined
+  }
+}
+
+export function describeScope(token: Token): string {
+  if (token.project) {
+    const domain = token.project.domain ? ` in domain ${token.project.domain.name ?? token.project.domain.id}` : ''
+    return `project ${token.project.name ?? token.project.id} (${token.project.id})${domain}`
+  }
+  if (token.domain) return `domain ${token.domain.name ?? token.domain.id} (${token.domain.id})`
+  if (token.system) return 'the system scope'
+  return 'no scope (unscoped)'
+}
