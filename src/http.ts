@@ -97,7 +97,8 @@ export function send(request: HttpRequest, options: HttpOptions): Promise<HttpRe
 
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|EPROTO$)/
 
-function classify(error: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
+/** Names the network failure behind a Node error, by its code. */
+export function classify(error: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
   if (error instanceof NetworkError) return error
   const code = (error as { code?: string }).code ?? ''
   const detail = (error as Error).message ?? String(error)

@@ -1,0 +1,45 @@
+/**
+ * Keystone answers shaped on the real ones captured in shared/notes/keystone-samples
+ * (Keystone 22 "Zed", fernet tokens), with times relative to now.
+ */
+export const TOKEN = 'gAAAAABrDN6LIXiXfBlcYoTvL2VZer8Yu-aSLtmdU5YUVcEsdiI5FhAjBVaueZlJ7TcPXE8IJZVpPGqEIjFo4E5LyLyxAU7n6UQgZ4BcVLC6ty0cRIpSRVHz5m6-RuM7Ta4ZP2QR7nQLzY92UitYw4JDHrXl0C9eVYGlokIjPWYgcc_3G3Ri4_I'
+
+export const DOM2 = { id: '0bf12bfa5e314913904d5878c415dd16', name: 'dom2' }
+export const PROJ2 = { id: '0f2c4c30f1dc46468772fa9da7d7cd27', name: 'proj2', domain: DOM2 }
+export const USER2 = { id: 'b981b9ba7ad04ff1831e01c41a55337f', name: 'user2', domain: DOM2, password_expires_at: null }
+
+/** Keystone's own format: microseconds and a Z. */
+export function keystoneTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
+}
+
+export interface TokenShape {
+  scope?: 'project' | 'domain' | 'system' | 'unscoped'
+  expiresInMs?: number
+  applicationCredential?: boolean
+  project?: typeof PROJ2
+}
+
+export function tokenBody({ scope = 'project', expiresInMs = 3600_000, applicationCredential = false, project = PROJ2 }: TokenShape = {}) {
+  const now = Date.now()
+  return {
+    token: {
+      methods: [applicationCredential ? 'application_credential' : 'password'],
+      user: USER2,
+      audit_ids: ['HP-jojrmTPmWFltvBdw-lg'],
+      expires_at: keystoneTime(new Date(now + expiresInMs)),
+      issued_at: keystoneTime(new Date(now)),
+      ...(scope === 'project' && { project, is_domain: false, roles: [{ id: 'eabfebccfb9948fc9f6360ca97c86431', name: 'member' }] }),
+      ...(scope === 'domain' && { domain: DOM2, roles: [{ id: 'r', name: 'admin' }] }),
+      ...(scope === 'system' && { system: { all: true }, roles: [{ id: 'r', name: 'admin' }] }),
+      ...(applicationCredential && { application_credential: { id: 'd390de2699f54ad4ac683f9082571ff0', name: 'ci-appcred', restricted: true } })
+    }
+  }
+}
+
+export function keystoneError(code: number, title: string, message: string) {
+  return { error: { code, message, title } }
+}
+
+export const JSON_HEADERS = { 'Content-Type': 'application/json' }
+export const TOKEN_HEADERS = { ...JSON_HEADERS, 'X-Subject-Token': TOKEN }

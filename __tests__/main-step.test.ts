@@ -1,0 +1,256 @@
+import nock from 'nock'
+import { runMain } from '../src/main-step.js'
+import { githubStep, type StepRun } from './helpers/github.js'
+import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
+
+const KEYSTONE = 'https://keystone.test'
+const AUTH_URL = `${KEYSTONE}/v3`
+const PASSWORD = 'user2-secret-Pa55'
+
+/** The job env of a user who pasted an OVHcloud-style OpenRC into `env:`. */
+const JOB_ENV = {
+  OS_AUTH_URL: `${KEYSTONE}/v3/`,
+  OS_USERNAME: 'user2',
+  OS_PASSWORD: PASSWORD,
+  OS_USER_DOMAIN_NAME: 'dom2',
+  OS_PROJECT_DOMAIN_NAME: 'dom2',
+  OS_TENANT_NAME: 'proj2',
+  OS_REGION_NAME: 'GRA11'
+}
+
+let step: StepRun
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => {
+  step?.restore()
+  nock.cleanAll()
+})
+afterAll(() => {
+  nock.enableNetConnect()
+  nock.restore()
+})
+
+async function main(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<StepRun> {
+  step = githubStep({ revoke: 'true', 'export-env': 'true', ...inputs })
+  await runMain({ core: step.core, env, timeoutMs: 1000 })
+  return step
+}
+
+function issues(status = 201, body: object = tokenBody(), headers: Record<string, string> = TOKEN_HEADERS) {
+  return nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(status, body, headers)
+}
+
+function errorLines(run: StepRun): string[] {
+  return run.lines.filter(l => l.startsWith('::error::'))
+}
+
+/** No line may show a secret, except the ::add-mask:: line that registers it. */
+function expectNoLeak(run: StepRun, ...secrets: string[]): void {
+  for (const line of run.lines) {
+    if (line.startsWith('::add-mask::')) continue
+    for (const secret of secrets) expect(line).not.toContain(secret)
+  }
+}
+
+describe('a password login from the job env (bare uses:)', () => {
+  test('exports the token, its real scope and the blanks later steps need', async () => {
+    issues()
+    const run = await main({}, JOB_ENV)
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported()).toEqual({
+      OS_TOKEN: TOKEN,
+      OS_AUTH_TYPE: 'v3token',
+      OS_AUTH_URL: AUTH_URL,
+      OS_IDENTITY_API_VERSION: '3',
+      OS_PROJECT_ID: PROJ2.id,
+      OS_PROJECT_NAME: 'proj2',
+      OS_PROJECT_DOMAIN_ID: DOM2.id,
+      OS_REGION_NAME: 'GRA11',
+      // blanked: login secrets, the user domain (fatal with a token plugin), other scopes
+      OS_USERNAME: '',
+      OS_USER_ID: '',
+      OS_PASSWORD: '',
+      OS_USER_DOMAIN_NAME: '',
+      OS_USER_DOMAIN_ID: '',
+      OS_APPLICATION_CREDENTIAL_ID: '',
+      OS_APPLICATION_CREDENTIAL_NAME: '',
+      OS_APPLICATION_CREDENTIAL_SECRET: '',
+      OS_PASSCODE: '',
+      OS_TENANT_ID: '',
+      OS_TENANT_NAME: '',
+      OS_CLOUD: '',
+      OS_PROJECT_DOMAIN_NAME: '',
+      OS_DOMAIN_ID: '',
+      OS_DOMAIN_NAME: '',
+      OS_SYSTEM_SCOPE: ''
+    })
+  })
+
+  test('sets the outputs', async () => {
+    issues()
+    const run = await main({}, JOB_ENV)
+    expect(run.outputs()).toEqual({
+      token: TOKEN,
+      'expires-at': expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      'issued-at': expect.stringMatching(/Z$/),
+      'user-id': USER2.id,
+      'project-id': PROJ2.id,
+      'domain-id': DOM2.id
+    })
+  })
+
+  test('saves what the post step needs', async () => {
+    issues()
+    const run = await main({ revoke: 'false' }, JOB_ENV)
+    expect(run.state()).toEqual({ token: TOKEN, 'auth-url': AUTH_URL, 'expires-at': run.outputs()['expires-at'], revoke: 'false' })
+  })
+
+  test('masks the password and the token before any other line, and prints neither', async () => {
+    issues()
+    const run = await main({}, JOB_ENV)
+    expect(run.lines.slice(0, 2)).toEqual([`::add-mask::${PASSWORD}`, `::add-mask::${TOKEN}`])
+    expectNoLeak(run, PASSWORD, TOKEN)
+  })
+
+  test('says in one line who, which scope and until when', async () => {
+    issues()
+    const run = await main({}, JOB_ENV)
+    const info = run.lines.filter(l => !l.startsWith('::'))
+    expect(info).toHaveLength(1)
+    expect(info[0]).toMatch(
+      /^Issued a Keystone token for user user2 \(domain dom2\), scoped to project proj2 \(0f2c4c30f1dc46468772fa9da7d7cd27\) in domain dom2, valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(59 min\); exported as OS_TOKEN\.$/
+    )
+  })
+})
+
+describe('scopes as exported', () => {
+  test('a domain token exports the domain and blanks every project variable', async () => {
+    issues(201, tokenBody({ scope: 'domain' }))
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'domain-name': 'dom2' }, JOB_ENV)
+    expect(run.exported()).toMatchObject({ OS_DOMAIN_ID: DOM2.id, OS_DOMAIN_NAME: 'dom2', OS_PROJECT_ID: '', OS_PROJECT_NAME: '', OS_TENANT_NAME: '' })
+    expect(run.outputs()).toMatchObject({ 'project-id': '', 'domain-id': DOM2.id })
+  })
+
+  test('a system token exports OS_SYSTEM_SCOPE=all', async () => {
+    issues(201, tokenBody({ scope: 'system' }))
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'system-scope': 'all' })
+    expect(run.exported()).toMatchObject({ OS_SYSTEM_SCOPE: 'all', OS_PROJECT_ID: '', OS_DOMAIN_ID: '' })
+  })
+
+  test('an unscoped token exports no scope at all', async () => {
+    issues(201, tokenBody({ scope: 'unscoped' }))
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD })
+    const exported = run.exported()
+    for (const name of ['OS_PROJECT_ID', 'OS_PROJECT_NAME', 'OS_DOMAIN_ID', 'OS_DOMAIN_NAME', 'OS_SYSTEM_SCOPE']) expect(exported[name]).toBe('')
+    expect(run.lines.join('\n')).toMatch(/scoped to no scope \(unscoped\)/)
+  })
+
+  test('export-env: false exports nothing, but still sets outputs and state', async () => {
+    issues()
+    const run = await main({ 'export-env': 'false' }, JOB_ENV)
+    expect(run.exported()).toEqual({})
+    expect(run.outputs().token).toBe(TOKEN)
+    expect(run.state().token).toBe(TOKEN)
+  })
+})
+
+describe('warnings', () => {
+  test('an application-credential token is exported with a warning about the CLI', async () => {
+    issues(201, tokenBody({ applicationCredential: true }))
+    const run = await main({ 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret' })
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported().OS_TOKEN).toBe(TOKEN)
+    expect(run.lines.find(l => l.startsWith('::warning::'))).toMatch(/application credential.*cannot use it/)
+    expectNoLeak(run, 'appcred-secret', TOKEN)
+  })
+
+  test('OS_CLOUD in the job is blanked, with a warning', async () => {
+    issues()
+    const run = await main({}, { ...JOB_ENV, OS_CLOUD: 'ovh' })
+    expect(run.exported().OS_CLOUD).toBe('')
+    expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::OS_CLOUD is set \(ovh\)/))
+  })
+
+  test('plain http to a remote host is warned about', async () => {
+    nock('http://keystone.test').post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({ 'auth-url': 'http://keystone.test/v3' }, { ...JOB_ENV, OS_AUTH_URL: '' })
+    expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http/))
+  })
+})
+
+describe('failures', () => {
+  test('a configuration error is one ::error:: line, exit 1, nothing exported, no request', async () => {
+    const run = await main({ password: PASSWORD })
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toEqual(['::error::No Keystone URL: set the `auth-url` input or the OS_AUTH_URL variable, e.g. https://auth.cloud.ovh.net/v3.'])
+    expect(run.exported()).toEqual({})
+    expect(run.state()).toEqual({})
+    expectNoLeak(run, PASSWORD)
+  })
+
+  test("a 401 quotes Keystone's message and exports nothing", async () => {
+    issues(401, keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.'), JSON_HEADERS)
+    const run = await main({}, JOB_ENV)
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toHaveLength(1)
+    expect(errorLines(run)[0]).toMatch(/HTTP 401.*"The request you have made requires authentication."/)
+    expect(run.exported()).toEqual({})
+    expectNoLeak(run, PASSWORD)
+  })
+
+  test('a token scoped elsewhere than asked is revoked at once and reported', async () => {
+    const other = { ...PROJ2, id: 'ffffffffffffffffffffffffffffffff', name: 'other' }
+    issues(201, tokenBody({ project: other }))
+    const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
+    const run = await main({ 'project-id': PROJ2.id }, JOB_ENV)
+    expect(run.exitCode()).toBe(1)
+    expect(revoked.isDone()).toBe(true)
+    expect(errorLines(run)[0]).toMatch(/issued a token for project other \(f{32}\) in domain dom2, not for the project asked for \(0f2c4c30f1dc46468772fa9da7d7cd27\)/)
+    expect(run.exported()).toEqual({})
+    // The post step finds nothing left to do.
+    expect(run.state().token).toBe('')
+    expectNoLeak(run, PASSWORD, TOKEN)
+  })
+
+  test('a token that is already expired is revoked and reported', async () => {
+    issues(201, tokenBody({ expiresInMs: -60_000 }))
+    const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(401)
+    const run = await main({}, JOB_ENV)
+    expect(run.exitCode()).toBe(1)
+    expect(revoked.isDone()).toBe(true)
+    expect(errorLines(run)[0]).toMatch(/issued a token that expired at .*check the clocks/)
+  })
+
+  test('when exporting fails half-way, the token is revoked before the step fails', async () => {
+    issues()
+    const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+    step = githubStep({ revoke: 'true', 'export-env': 'true' })
+    const core = {
+      ...step.core,
+      exportVariable: () => {
+        throw new Error('EACCES: permission denied, open GITHUB_ENV')
+      }
+    }
+    await runMain({ core, env: JOB_ENV, timeoutMs: 1000 })
+    expect(revoked.isDone()).toBe(true)
+    expect(step.exitCode()).toBe(1)
+    expect(errorLines(step)[0]).toMatch(/^::error::openstack-token hit an internal error \(EACCES: permission denied, open GITHUB_ENV\)/)
+    expect(step.lines).toContain('Revoked the token issued before the failure.')
+    expectNoLeak(step, PASSWORD, TOKEN)
+  })
+
+  test('when that revocation fails too, the token stays in state for the post step', async () => {
+    issues()
+    nock(KEYSTONE).delete('/v3/auth/tokens').reply(503)
+    step = githubStep({ revoke: 'true', 'export-env': 'true' })
+    const core = {
+      ...step.core,
+      setOutput: () => {
+        throw new Error('disk full')
+      }
+    }
+    await runMain({ core, env: JOB_ENV, timeoutMs: 1000 })
+    expect(step.exitCode()).toBe(1)
+    expect(step.state().token).toBe(TOKEN)
+    expect(step.lines).toContainEqual(expect.stringMatching(/^::warning::Could not revoke the token issued before the failure.*the post step tries again/))
+  })
+})

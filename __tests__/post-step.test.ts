@@ -1,0 +1,84 @@
+import nock from 'nock'
+import { runPost } from '../src/post-step.js'
+import { githubStep, type StepRun } from './helpers/github.js'
+import { JSON_HEADERS, keystoneError, TOKEN } from './helpers/keystone-fixtures.js'
+
+const KEYSTONE = 'https://keystone.test'
+const inAnHour = () => new Date(Date.now() + 3600_000).toISOString()
+
+let step: StepRun
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => {
+  step?.restore()
+  nock.cleanAll()
+})
+afterAll(() => {
+  nock.enableNetConnect()
+  nock.restore()
+})
+
+async function post(state: Record<string, string>): Promise<StepRun> {
+  step = githubStep({}, state)
+  await runPost({ core: step.core, env: {}, timeoutMs: 1000 })
+  return step
+}
+
+const saved = (extra: Record<string, string> = {}) => ({ token: TOKEN, 'auth-url': `${KEYSTONE}/v3`, 'expires-at': inAnHour(), revoke: 'true', ...extra })
+
+function infoLines(run: StepRun): string[] {
+  return run.lines.filter(l => !l.startsWith('::add-mask::'))
+}
+
+test('204: revoked, with the token as its own credential', async () => {
+  const scope = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-auth-token', TOKEN).matchHeader('x-subject-token', TOKEN).reply(204)
+  const run = await post(saved())
+  expect(scope.isDone()).toBe(true)
+  expect(infoLines(run)).toEqual(['Token revoked.'])
+  expect(run.exitCode()).toBe(0)
+})
+
+test.each([401, 404])('%i: already gone, not an error', async status => {
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(status, keystoneError(status, 'x', 'y'), JSON_HEADERS)
+  const run = await post(saved())
+  expect(infoLines(run)).toEqual(['Token already revoked or expired: nothing to do.'])
+  expect(run.exitCode()).toBe(0)
+})
+
+test('5xx: a warning that says until when the token stays valid, never a failed job', async () => {
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(500, keystoneError(500, 'Internal Server Error', 'boom'), JSON_HEADERS)
+  const expiresAt = inAnHour()
+  const run = await post(saved({ 'expires-at': expiresAt }))
+  expect(run.exitCode()).toBe(0)
+  expect(infoLines(run)).toEqual([
+    `::warning::Could not revoke the token: Keystone answered HTTP 500 to the revocation at ${KEYSTONE}/v3/auth/tokens: "boom". It stays valid until ${expiresAt.replace(/\.\d{3}Z$/, 'Z')}.`
+  ])
+})
+
+test('Keystone unreachable: a warning, never a failed job', async () => {
+  const run = await post(saved({ 'auth-url': 'http://127.0.0.1:1/v3' }))
+  expect(run.exitCode()).toBe(0)
+  expect(infoLines(run)[0]).toMatch(/^::warning::Could not revoke the token: Could not revoke the token at 127.0.0.1:1: /)
+})
+
+test('an expired token is skipped without a request', async () => {
+  const run = await post(saved({ 'expires-at': new Date(Date.now() - 1000).toISOString() }))
+  expect(infoLines(run)[0]).toMatch(/^Token already expired at .*: nothing to revoke\.$/)
+  expect(nock.pendingMocks()).toEqual([])
+})
+
+test('no saved token (the main step failed early): nothing to do', async () => {
+  const run = await post({})
+  expect(run.lines).toEqual(['No token to revoke: the main step did not issue one, or already revoked it.'])
+})
+
+test('revoke: false is said in one line and sends nothing', async () => {
+  const run = await post(saved({ revoke: 'false' }))
+  expect(infoLines(run)).toEqual([expect.stringMatching(/^Token left valid until .*Z \(revoke: false\)\.$/)])
+})
+
+test('the token is masked again and never printed', async () => {
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+  const run = await post(saved())
+  expect(run.lines[0]).toBe(`::add-mask::${TOKEN}`)
+  for (const line of run.lines.slice(1)) expect(line).not.toContain(TOKEN)
+})
