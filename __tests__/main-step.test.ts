@@ -177,6 +177,30 @@ describe('warnings', () => {
   })
 })
 
+describe('rate limits', () => {
+  test('a 429 is retried after Retry-After, one log line, then the token is issued', async () => {
+    nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
+    issues()
+    const sleeps: number[] = []
+    step = githubStep({ revoke: 'true', 'export-env': 'true' })
+    await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } })
+    expect(step.exitCode()).toBe(0)
+    expect(sleeps).toEqual([3000])
+    expect(step.lines).toContain('Keystone answered HTTP 429 "Too Many Requests"; retrying in 3 s (attempt 2, as Retry-After asks).')
+    expect(step.exported().OS_TOKEN).toBe(TOKEN)
+  })
+
+  test('when max-wait runs out, the error says how long and how many attempts', async () => {
+    nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').times(50).reply(429, {}, JSON_HEADERS)
+    let now = Date.now()
+    step = githubStep({ revoke: 'true', 'export-env': 'true', 'max-wait': '2m' })
+    await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => now, random: () => 0.99, sleep: async ms => void (now += ms) } })
+    expect(step.exitCode()).toBe(1)
+    expect(errorLines(step)).toEqual([expect.stringMatching(/^::error::Gave up after \d+ attempts over \d+ s \(max-wait 2 min\)\. Last answer: Keystone answered HTTP 429 at/)])
+    expect(step.exported()).toEqual({})
+  })
+})
+
 describe('failures', () => {
   test('a configuration error is one ::error:: line, exit 1, nothing exported, no request', async () => {
     const run = await main({ password: PASSWORD })

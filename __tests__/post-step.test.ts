@@ -17,9 +17,16 @@ afterAll(() => {
   nock.restore()
 })
 
-async function post(state: Record<string, string>): Promise<StepRun> {
-  step = githubStep({}, state)
-  await runPost({ core: step.core, env: {}, timeoutMs: 1000 })
+/** A clock whose sleeps return at once and are recorded. */
+function fakeClock() {
+  let now = Date.now()
+  const sleeps: number[] = []
+  return { sleeps, now: () => now, random: () => 0.5, sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)) }
+}
+
+async function post(state: Record<string, string>, inputs: Record<string, string> = {}, clock = fakeClock()): Promise<StepRun> {
+  step = githubStep(inputs, state)
+  await runPost({ core: step.core, env: {}, timeoutMs: 1000, clock })
   return step
 }
 
@@ -54,10 +61,29 @@ test('5xx: a warning that says until when the token stays valid, never a failed 
   ])
 })
 
-test('Keystone unreachable: a warning, never a failed job', async () => {
-  const run = await post(saved({ 'auth-url': 'http://127.0.0.1:1/v3' }))
+test('Keystone unreachable: a warning after the retries, never a failed job', async () => {
+  const clock = fakeClock()
+  const run = await post(saved({ 'auth-url': 'http://127.0.0.1:1/v3' }), {}, clock)
   expect(run.exitCode()).toBe(0)
-  expect(infoLines(run)[0]).toMatch(/^::warning::Could not revoke the token: Could not revoke the token at 127.0.0.1:1: /)
+  const warning = infoLines(run).find(l => l.startsWith('::warning::'))
+  expect(warning).toMatch(/^::warning::Could not revoke the token: Gave up after \d+ attempts over .* \(max-wait 60 s\)\. Last answer: Could not revoke the token at 127.0.0.1:1: /)
+  // The post step's budget is a minute, whatever max-wait the main step had.
+  expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(60_000)
+})
+
+test('a 503 is retried, then the revocation goes through', async () => {
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(503, '', { 'Retry-After': '2' })
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+  const clock = fakeClock()
+  const run = await post(saved(), {}, clock)
+  expect(clock.sleeps).toEqual([2000])
+  expect(infoLines(run)).toEqual(['Keystone answered HTTP 503; retrying in 2 s (attempt 2, as Retry-After asks).', 'Token revoked.'])
+})
+
+test('max-wait: 0 means one attempt', async () => {
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(503)
+  const run = await post(saved(), { 'max-wait': '0' })
+  expect(infoLines(run)[0]).toMatch(/^::warning::Could not revoke the token: Gave up after 1 attempt over 0 s \(max-wait 0 s\)/)
 })
 
 test('an expired token is skipped without a request', async () => {

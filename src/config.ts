@@ -1,5 +1,6 @@
 import { normalizeAuthUrl } from './auth-url.js'
 import { UserError } from './errors.js'
+import { parseDuration } from './time.js'
 
 /**
  * Resolving what the user asked for, from the step's inputs and the job's OpenRC (`OS_*`)
@@ -28,7 +29,9 @@ export const INPUT_FALLBACKS = {
   interface: ['OS_INTERFACE'],
   'auth-method': [],
   revoke: [],
-  'export-env': []
+  'export-env': [],
+  'max-wait': [],
+  timeout: []
 } as const satisfies Record<string, readonly string[]>
 
 export type InputName = keyof typeof INPUT_FALLBACKS
@@ -59,6 +62,16 @@ export type Scope =
   /** No scope sent: Keystone picks the user's default project, or issues an unscoped token. */
   | { kind: 'default' }
 
+/** How long the step may spend on Keystone. */
+export interface Timing {
+  /** Overall budget of retries (`max-wait`). */
+  maxWaitMs: number
+  /** Deadline of one request (`timeout`). */
+  timeoutMs: number
+}
+
+export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, timeoutMs: 30_000 }
+
 export interface ActionConfig {
   /** Keystone v3 base URL, always ending in `/v3`. */
   authUrl: string
@@ -68,6 +81,7 @@ export interface ActionConfig {
   interface?: string
   revoke: boolean
   exportEnv: boolean
+  timing: Timing
   /** Things the user should hear about that do not stop the step. */
   warnings: string[]
 }
@@ -206,6 +220,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     ...(endpointInterface !== undefined && { interface: endpointInterface }),
     revoke: resolveBoolean(read.fromInput('revoke'), true),
     exportEnv: resolveBoolean(read.fromInput('export-env'), true),
+    timing: resolveTiming(source),
     warnings
   }
 }
@@ -367,6 +382,26 @@ function resolveInterface(value: Sourced | undefined): string | undefined {
   const known = INTERFACES[value.value.toLowerCase()]
   if (!known) throw new UserError(`${value.from} is "${value.value}": use public, internal or admin.`)
   return known
+}
+
+/** `max-wait` and `timeout`, read on their own so that the post step can use them too. */
+export function resolveTiming(source: ConfigSource): Timing {
+  const read = new Reader(source)
+  return {
+    maxWaitMs: resolveDuration(read.fromInput('max-wait'), DEFAULT_TIMING.maxWaitMs, 0, 6 * 3_600_000),
+    timeoutMs: resolveDuration(read.fromInput('timeout'), DEFAULT_TIMING.timeoutMs, 1000, 600_000)
+  }
+}
+
+function resolveDuration(value: Sourced | undefined, fallback: number, minMs: number, maxMs: number): number {
+  if (!value) return fallback
+  const ms = parseDuration(value.value)
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    throw new UserError(
+      `${value.from} is "${value.value}": give a duration between ${minMs / 1000} s and ${maxMs / 60_000} min, as seconds (90) or with a unit (90s, 5m, 1h).`
+    )
+  }
+  return ms
 }
 
 /** The YAML 1.2 core schema's booleans, which is what `@actions/core`'s getBooleanInput accepts. */

@@ -1,9 +1,38 @@
+import type { NetworkError } from './http.js'
+
 /**
  * A failure the user can fix. Its message is the one sentence the step prints with `::error::`:
  * what is wrong and what to do about it. Anything that is not a UserError is a bug in the action.
  */
 export class UserError extends Error {
   override name = 'UserError'
+}
+
+/** What Keystone (or the network on the way to it) answered, for the retry policy and the logs. */
+export interface KeystoneFailure {
+  /** HTTP status; undefined for a network failure. */
+  status?: number
+  network?: NetworkError
+  /** The Retry-After header, as sent. */
+  retryAfter?: string
+  /** A few words for a retry's log line: `Keystone answered HTTP 429`, `connection refused`. */
+  brief?: string
+}
+
+/** A failure of a Keystone call: a UserError whose sentence says what to check. */
+export class KeystoneError extends UserError {
+  override name = 'KeystoneError'
+  readonly status?: number
+  readonly network?: NetworkError
+  readonly retryAfter?: string
+  readonly brief: string
+  constructor(message: string, failure: KeystoneFailure = {}) {
+    super(message)
+    this.status = failure.status
+    this.network = failure.network
+    this.retryAfter = failure.retryAfter
+    this.brief = failure.brief ?? (failure.status !== undefined ? `Keystone answered HTTP ${failure.status}` : (failure.network?.message ?? message))
+  }
 }
 
 /** Keeps a server-supplied text to one printable line of bounded length before it reaches a log. */

@@ -1,6 +1,9 @@
-import { oneLine, UserError } from './errors.js'
+import { KeystoneError, oneLine, type KeystoneFailure } from './errors.js'
 import { NetworkError, send, type HttpRequest, type HttpResponse } from './http.js'
+import { withRetries, type RetryRun } from './retry.js'
 import { parseKeystoneTime } from './time.js'
+
+export { KeystoneError }
 
 /**
  * The Keystone v3 token API: issue (`POST /auth/tokens`) and revoke (`DELETE /auth/tokens`).
@@ -28,21 +31,11 @@ export interface Token {
 
 export type Revocation = 'revoked' | 'already-gone'
 
-export class KeystoneError extends UserError {
-  override name = 'KeystoneError'
-  constructor(
-    message: string,
-    /** HTTP status, or undefined for a network failure. */
-    readonly status?: number,
-    readonly network?: NetworkError
-  ) {
-    super(message)
-  }
-}
-
 export interface KeystoneOptions {
   /** Deadline of one request, answer body included. */
   timeoutMs: number
+  /** How to retry what can be retried; without it, one attempt. */
+  retry?: RetryRun
 }
 
 /** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
@@ -56,7 +49,20 @@ export class Keystone {
   ) {}
 
   /** Logs in. `catalog: false` asks Keystone to leave the service catalog out of the answer. */
-  async issue(body: object, { catalog }: { catalog: boolean }): Promise<Token> {
+  issue(body: object, { catalog }: { catalog: boolean }): Promise<Token> {
+    return this.retrying(() => this.issueOnce(body, catalog))
+  }
+
+  /** Revokes a token with itself as the credential: 204, or 401/404 when it is already gone. */
+  revoke(token: string): Promise<Revocation> {
+    return this.retrying(() => this.revokeOnce(token))
+  }
+
+  private retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    return this.options.retry ? withRetries(attempt, this.options.retry) : attempt()
+  }
+
+  private async issueOnce(body: object, catalog: boolean): Promise<Token> {
     const url = `${this.authUrl}/auth/tokens${catalog ? '' : '?nocatalog'}`
     const response = await this.exchange('issue a token', {
       method: 'POST',
@@ -71,20 +77,19 @@ export class Keystone {
     if (!value) {
       throw new KeystoneError(
         `Keystone answered ${response.status} at ${url} but sent no X-Subject-Token header: check that auth-url points at Keystone itself, not at a proxy or another service.`,
-        response.status
+        { status: response.status }
       )
     }
     if (!TOKEN_SHAPE.test(value)) {
       throw new KeystoneError(
         `Keystone at ${url} sent an X-Subject-Token that is not a token (${value.length} characters, or not printable): check that auth-url points at Keystone itself.`,
-        response.status
+        { status: response.status }
       )
     }
     return { value, ...parseTokenBody(response, url) }
   }
 
-  /** Revokes a token with itself as the credential: 204, or 401/404 when it is already gone. */
-  async revoke(token: string): Promise<Revocation> {
+  private async revokeOnce(token: string): Promise<Revocation> {
     const url = `${this.authUrl}/auth/tokens`
     const response = await this.exchange('revoke the token', {
       method: 'DELETE',
@@ -96,7 +101,7 @@ export class Keystone {
     if (response.status === 401 || response.status === 404) return 'already-gone'
     throw new KeystoneError(
       `Keystone answered ${statusText(response)} to the revocation at ${url}${keystoneMessage(response, ': ')}.`,
-      response.status
+      statusFailure(response)
     )
   }
 
@@ -136,58 +141,59 @@ function looksLikeHtml(response: HttpResponse): boolean {
   return /html/i.test(type) || /^\s*</.test(response.body)
 }
 
+/** What the retry policy and the retry log lines need to know of an HTTP answer. */
+function statusFailure(response: HttpResponse): KeystoneFailure {
+  const said = keystoneMessage(response, ' ')
+  return { status: response.status, retryAfter: headerValue(response, 'retry-after'), brief: `Keystone answered ${statusText(response)}${said}` }
+}
+
 function issueFailure(response: HttpResponse, url: string): KeystoneError {
   const said = keystoneMessage(response, ', saying ')
   const status = response.status
+  const failure = statusFailure(response)
   const at = `Keystone answered ${statusText(response)} at ${url}${said}`
   switch (true) {
     case status === 401:
       return new KeystoneError(
-        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`,
-        status
-      )
+        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`, failure)
     case status === 400:
-      return new KeystoneError(`${at}: the login request was incomplete or malformed; check the user and scope inputs (a name needs its domain).`, status)
+      return new KeystoneError(`${at}: the login request was incomplete or malformed; check the user and scope inputs (a name needs its domain).`, failure)
     case status === 403:
-      return new KeystoneError(`${at}: the user may not obtain this token; check the scope asked for and the user's roles.`, status)
+      return new KeystoneError(`${at}: the user may not obtain this token; check the scope asked for and the user's roles.`, failure)
     case status === 404:
-      return new KeystoneError(`${at}: check that auth-url is the Keystone v3 endpoint (e.g. https://keystone.example.com:5000/v3).`, status)
+      return new KeystoneError(`${at}: check that auth-url is the Keystone v3 endpoint (e.g. https://keystone.example.com:5000/v3).`, failure)
     case status === 429:
-      return new KeystoneError(`${at}: Keystone is rate-limiting logins; retry later or issue fewer tokens.`, status)
+      return new KeystoneError(`${at}: Keystone is rate-limiting logins; retry later or issue fewer tokens.`, failure)
     case status >= 300 && status < 400:
       return new KeystoneError(
-        `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`,
-        status
-      )
+        `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`, failure)
     case status >= 500:
-      return new KeystoneError(`${at}: Keystone failed on its side; try again later.`, status)
+      return new KeystoneError(`${at}: Keystone failed on its side; try again later.`, failure)
     case looksLikeHtml(response):
-      return new KeystoneError(`${at} with an HTML page instead of JSON: check auth-url (a proxy or login page answered).`, status)
+      return new KeystoneError(`${at} with an HTML page instead of JSON: check auth-url (a proxy or login page answered).`, failure)
     default:
-      return new KeystoneError(`${at}: check auth-url and the credentials.`, status)
+      return new KeystoneError(`${at}: check auth-url and the credentials.`, failure)
   }
 }
 
 function networkFailure(error: NetworkError, purpose: string, url: string): KeystoneError {
   const host = new URL(url).host
+  const failure = { network: error, brief: `${error.message} at ${host}` }
   const could = `Could not ${purpose} at ${host}`
   switch (error.failure) {
     case 'refused':
-      return new KeystoneError(`${could}: connection refused; check auth-url (host and port) and that Keystone is reachable from the runner.`, undefined, error)
+      return new KeystoneError(`${could}: connection refused; check auth-url (host and port) and that Keystone is reachable from the runner.`, failure)
     case 'dns':
-      return new KeystoneError(`${could}: the host name does not resolve; check auth-url for a typo.`, undefined, error)
+      return new KeystoneError(`${could}: the host name does not resolve; check auth-url for a typo.`, failure)
     case 'tls':
       return new KeystoneError(
-        `${could}: ${error.message}; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate file in the job's env.`,
-        undefined,
-        error
-      )
+        `${could}: ${error.message}; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate file in the job's env.`, failure)
     case 'timeout':
-      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network or proxy.`, undefined, error)
+      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network or proxy.`, failure)
     case 'too-large':
-      return new KeystoneError(`${could}: ${error.message}; check that auth-url points at Keystone itself.`, undefined, error)
+      return new KeystoneError(`${could}: ${error.message}; check that auth-url points at Keystone itself.`, failure)
     default:
-      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network.`, undefined, error)
+      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network.`, failure)
   }
 }
 
@@ -212,7 +218,7 @@ function refWithDomain(value: unknown): (NamedRef & { domain?: NamedRef }) | und
 /** Reads the token document, refusing anything a real Keystone would not send. */
 function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value'> {
   const invalid = (what: string): KeystoneError =>
-    new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, response.status)
+    new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, { status: response.status })
   let parsed: unknown
   try {
     parsed = JSON.parse(response.body)

@@ -1,9 +1,10 @@
 import { isLoopback } from './auth-url.js'
 import { authRequestBody } from './auth-request.js'
-import { resolveConfig, secretValues, type ActionConfig, type ConfigSource, type InputName } from './config.js'
+import { resolveConfig, secretValues, type ActionConfig, type ConfigSource, type InputName, type Timing } from './config.js'
 import { failStep, type Core } from './core.js'
 import { tokenEnvironment } from './environment.js'
 import { Keystone, type Token } from './keystone.js'
+import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
 import { forgetToken, saveToken } from './state.js'
 import { checkIssuedToken, describeScope } from './token-checks.js'
 import { formatDuration, formatTime } from './time.js'
@@ -12,14 +13,27 @@ export interface StepContext {
   core: Core
   env: Readonly<Record<string, string | undefined>>
   now?: () => Date
-  /** Deadline of each Keystone request. */
+  /** Replaces the `timeout` input: the deadline of each Keystone request. */
   timeoutMs?: number
+  /** What the retry policy reads the time from and sleeps on. */
+  clock?: RetryClock
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000
+/** The Keystone client of a step: its deadline per request, and the shared retry policy. */
+export function keystoneFor(authUrl: string, timing: Timing, context: StepContext): Keystone {
+  return new Keystone(authUrl, {
+    timeoutMs: context.timeoutMs ?? timing.timeoutMs,
+    retry: {
+      policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs },
+      clock: context.clock ?? realClock,
+      log: line => context.core.info(line)
+    }
+  })
+}
 
 /** The main step: log in once, mask, hand the token to later steps, keep it for the post step. */
-export async function runMain({ core, env, now = () => new Date(), timeoutMs = DEFAULT_TIMEOUT_MS }: StepContext): Promise<void> {
+export async function runMain(context: StepContext): Promise<void> {
+  const { core, env, now = () => new Date() } = context
   const source: ConfigSource = {
     // Secrets keep their inner spaces; the config module trims what may be trimmed.
     input: (name: InputName) => core.getInput(name, { trimWhitespace: false }),
@@ -34,7 +48,7 @@ export async function runMain({ core, env, now = () => new Date(), timeoutMs = D
     const config = resolveConfig(source)
     for (const warning of configWarnings(config, env)) core.warning(warning)
 
-    keystone = new Keystone(config.authUrl, { timeoutMs })
+    keystone = keystoneFor(config.authUrl, config.timing, context)
     issued = await keystone.issue(authRequestBody(config.credentials, config.scope), { catalog: false })
     core.setSecret(issued.value)
     // Saved at once: from here on, whatever happens, the post step can revoke it.

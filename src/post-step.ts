@@ -1,7 +1,6 @@
+import { DEFAULT_TIMING, resolveTiming, type Timing } from './config.js'
 import { failStep } from './core.js'
-import type { StepContext } from './main-step.js'
-import { DEFAULT_TIMEOUT_MS } from './main-step.js'
-import { Keystone } from './keystone.js'
+import { keystoneFor, type StepContext } from './main-step.js'
 import { loadToken } from './state.js'
 import { formatTime } from './time.js'
 
@@ -9,7 +8,8 @@ import { formatTime } from './time.js'
  * The post step (`post-if: always()`): revoke the token when the job ends, whether it succeeded,
  * failed or was cancelled. A revocation that fails is a warning: the job's own result stands.
  */
-export async function runPost({ core, now = () => new Date(), timeoutMs = DEFAULT_TIMEOUT_MS }: StepContext): Promise<void> {
+export async function runPost(context: StepContext): Promise<void> {
+  const { core, now = () => new Date() } = context
   try {
     const saved = loadToken(core)
     if (!saved) {
@@ -27,7 +27,7 @@ export async function runPost({ core, now = () => new Date(), timeoutMs = DEFAUL
       return
     }
     try {
-      const result = await new Keystone(saved.authUrl, { timeoutMs }).revoke(saved.token)
+      const result = await keystoneFor(saved.authUrl, postTiming(context), context).revoke(saved.token)
       core.info(result === 'revoked' ? 'Token revoked.' : 'Token already revoked or expired: nothing to do.')
     } catch (error) {
       const until = Number.isNaN(expiresAt.getTime()) ? '' : ` It stays valid until ${formatTime(expiresAt)}.`
@@ -36,4 +36,17 @@ export async function runPost({ core, now = () => new Date(), timeoutMs = DEFAUL
   } catch (error) {
     failStep(core, error)
   }
+}
+
+/** Revoking is a courtesy the job's result does not hang on: a minute of retries at most. */
+const POST_MAX_WAIT_MS = 60_000
+
+function postTiming(context: StepContext): Timing {
+  let timing = DEFAULT_TIMING
+  try {
+    timing = resolveTiming({ input: name => context.core.getInput(name), env: context.env })
+  } catch {
+    // The main step already reported a bad value; revoking with the defaults is still right.
+  }
+  return { ...timing, maxWaitMs: Math.min(timing.maxWaitMs, POST_MAX_WAIT_MS) }
 }

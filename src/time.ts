@@ -43,3 +43,23 @@ export function formatDuration(ms: number): string {
   const hours = Math.floor(minutes / 60)
   return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`
 }
+
+/** `0.3 s`, `12 s`, `3 min 20 s`: a wait or an elapsed time in a log line. */
+export function formatSeconds(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000
+  if (seconds < 10) return `${Number(seconds.toFixed(1))} s`
+  if (seconds < 120) return `${Math.round(seconds)} s`
+  const whole = Math.round(seconds)
+  return whole % 60 === 0 ? `${whole / 60} min` : `${Math.floor(whole / 60)} min ${whole % 60} s`
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/i
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }
+
+/** `30`, `30s`, `5m`, `2h`: a duration input in milliseconds (a bare number is seconds). */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim())
+  if (!m) return undefined
+  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 's').toLowerCase()]!
+  return Number.isFinite(ms) ? Math.round(ms) : undefined
+}

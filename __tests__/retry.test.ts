@@ -1,0 +1,158 @@
+import { KeystoneError } from '../src/errors.js'
+import { NetworkError } from '../src/http.js'
+import { backoffDelay, isRetryable, parseRetryAfter, withRetries, type RetryPolicy } from '../src/retry.js'
+
+const POLICY: RetryPolicy = { maxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000 }
+
+function fakeClock(randoms: number[] = [0.5]) {
+  let now = 1_000_000
+  let i = 0
+  const sleeps: number[] = []
+  return {
+    sleeps,
+    now: () => now,
+    random: () => randoms[i++ % randoms.length]!,
+    sleep: async (ms: number) => {
+      sleeps.push(ms)
+      now += ms
+    }
+  }
+}
+
+const status = (code: number, retryAfter?: string) => new KeystoneError(`HTTP ${code}`, { status: code, ...(retryAfter !== undefined && { retryAfter }) })
+const network = (failure: NetworkError['failure'], code?: string) => new KeystoneError(failure, { network: new NetworkError(failure, failure, code) })
+
+describe('isRetryable', () => {
+  test.each([429, 502, 503, 504])('HTTP %i is retried', code => expect(isRetryable(status(code))).toBe(true))
+  test.each([400, 401, 403, 404, 409, 500, 501])('HTTP %i is not', code => expect(isRetryable(status(code))).toBe(false))
+  test.each(['refused', 'reset', 'timeout', 'unreachable'] as const)('network %s is retried', f => expect(isRetryable(network(f))).toBe(true))
+  test.each(['tls', 'too-large', 'other'] as const)('network %s is not', f => expect(isRetryable(network(f))).toBe(false))
+  test('a name that does not resolve is not retried, a resolver hiccup is', () => {
+    expect(isRetryable(network('dns', 'ENOTFOUND'))).toBe(false)
+    expect(isRetryable(network('dns', 'EAI_AGAIN'))).toBe(true)
+  })
+  test('neither is a configuration error or a bug', () => {
+    expect(isRetryable(new Error('bug'))).toBe(false)
+    expect(isRetryable(new KeystoneError('bad token document'))).toBe(false)
+  })
+})
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-30T10:00:00Z')
+  test.each<[string | undefined, number | undefined]>([
+    ['0', 0],
+    ['7', 7000],
+    [' 120 ', 120_000],
+    ['Mon, 30 Nov 2026 10:00:30 GMT', 30_000],
+    ['Mon, 30 Nov 2026 09:59:00 GMT', 0],
+    [undefined, undefined],
+    ['', undefined],
+    ['-5', undefined],
+    ['1.5', undefined],
+    ['soon', undefined],
+    ['30 Nov 2026 10:00:30', undefined],
+    ['99999999999999999999', 1e23]
+  ])('%j → %j', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected)
+  })
+})
+
+describe('backoffDelay (full jitter)', () => {
+  test('stays within [0, min(max, base·2^(n-1))) and doubles its bound', () => {
+    for (const [retry, bound] of [
+      [1, 2000],
+      [2, 4000],
+      [3, 8000],
+      [5, 32_000],
+      [6, 60_000],
+      [60, 60_000]
+    ] as const) {
+      expect(backoffDelay(retry, POLICY, 0)).toBe(0)
+      expect(backoffDelay(retry, POLICY, 0.999999)).toBeLessThan(bound)
+      expect(backoffDelay(retry, POLICY, 0.999999)).toBeGreaterThan(bound * 0.99)
+    }
+  })
+})
+
+describe('withRetries', () => {
+  test('returns at once on success', async () => {
+    const clock = fakeClock()
+    const lines: string[] = []
+    expect(await withRetries(async () => 'ok', { policy: POLICY, clock, log: l => lines.push(l) })).toBe('ok')
+    expect(clock.sleeps).toEqual([])
+    expect(lines).toEqual([])
+  })
+
+  test('backs off with jitter between attempts, one log line per retry', async () => {
+    const clock = fakeClock([0.5, 0.25])
+    const lines: string[] = []
+    let calls = 0
+    const result = await withRetries(
+      async () => {
+        if (++calls < 3) throw status(429)
+        return calls
+      },
+      { policy: POLICY, clock, log: l => lines.push(l) }
+    )
+    expect(result).toBe(3)
+    expect(clock.sleeps).toEqual([1000, 1000])
+    expect(lines).toEqual(['Keystone answered HTTP 429; retrying in 1 s (attempt 2).', 'Keystone answered HTTP 429; retrying in 1 s (attempt 3).'])
+  })
+
+  test('honours Retry-After over the backoff', async () => {
+    const clock = fakeClock()
+    let calls = 0
+    await withRetries(
+      async () => {
+        if (++calls === 1) throw status(429, '17')
+        return 'ok'
+      },
+      { policy: POLICY, clock, log: () => {} }
+    )
+    expect(clock.sleeps).toEqual([17_000])
+  })
+
+  test('does not retry a 401', async () => {
+    const clock = fakeClock()
+    let calls = 0
+    await expect(
+      withRetries(
+        async () => {
+          calls++
+          throw status(401)
+        },
+        { policy: POLICY, clock, log: () => {} }
+      )
+    ).rejects.toThrow('HTTP 401')
+    expect(calls).toBe(1)
+  })
+
+  test('stops within the budget and says how long and how many attempts', async () => {
+    const clock = fakeClock([0.999])
+    let calls = 0
+    const error = await withRetries(
+      async () => {
+        calls++
+        throw status(503)
+      },
+      { policy: { ...POLICY, maxWaitMs: 30_000 }, clock, log: () => {} }
+    ).catch((e: KeystoneError) => e)
+    const waited = clock.sleeps.reduce((a, b) => a + b, 0)
+    expect(waited).toBeLessThanOrEqual(30_000)
+    expect(calls).toBe(clock.sleeps.length + 1)
+    expect(error.message).toMatch(new RegExp(`^Gave up after ${calls} attempts over \\d+ s \\(max-wait 30 s\\)\\. Last answer: HTTP 503$`))
+    expect(error.status).toBe(503)
+  })
+
+  test('a Retry-After beyond the budget fails at once instead of sleeping', async () => {
+    const clock = fakeClock()
+    const error = await withRetries(
+      async () => {
+        throw status(429, '86400')
+      },
+      { policy: POLICY, clock, log: () => {} }
+    ).catch((e: KeystoneError) => e)
+    expect(clock.sleeps).toEqual([])
+    expect(error.message).toMatch(/^Gave up after 1 attempt over 0 s \(max-wait 5 min; Keystone asked to wait 1440 min more, beyond max-wait\)/)
+  })
+})

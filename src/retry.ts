@@ -1,0 +1,102 @@
+import { KeystoneError } from './errors.js'
+import { formatSeconds } from './time.js'
+
+/**
+ * The retry policy of every Keystone call. Clouds cap logins (OVHcloud: 60 per minute per user,
+ * HTTP 429 beyond), and a matrix of jobs that start together hits the cap at once; keystoneauth
+ * retries only 503 and never reads Retry-After, and http-client never retries a POST. Here:
+ * retry what a later attempt can fix (429, 502, 503, 504, a dropped or refused connection, a
+ * timeout), never what it cannot (400, 401, 403, 404), honour Retry-After, otherwise back off
+ * exponentially with full jitter so that a crowd of jobs spreads out instead of retrying in
+ * lockstep, and stop when the overall budget (`max-wait`) is spent.
+ */
+
+export interface RetryPolicy {
+  /** Overall budget: no attempt starts later than this after the first one. */
+  maxWaitMs: number
+  /** Upper bound of the first backoff; it doubles with each retry. */
+  baseDelayMs: number
+  /** Upper bound of any one backoff: a per-minute limit frees up within a minute. */
+  maxDelayMs: number
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000 }
+
+export interface RetryClock {
+  now(): number
+  sleep(ms: number): Promise<void>
+  /** Uniform in [0, 1). */
+  random(): number
+}
+
+export const realClock: RetryClock = {
+  now: () => Date.now(),
+  sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+  random: () => Math.random()
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
+const RETRYABLE_NETWORK = new Set(['refused', 'reset', 'timeout', 'unreachable'])
+
+/** Whether a later attempt can succeed where this one failed. */
+export function isRetryable(error: unknown): boolean {
+  if (!(error instanceof KeystoneError)) return false
+  if (error.status !== undefined) return RETRYABLE_STATUS.has(error.status)
+  if (!error.network) return false
+  // A name that does not resolve stays so, unless the resolver itself was down for a moment.
+  if (error.network.failure === 'dns') return error.network.code === 'EAI_AGAIN'
+  return RETRYABLE_NETWORK.has(error.network.failure)
+}
+
+/**
+ * Retry-After as milliseconds from now: delta-seconds or an HTTP date (RFC 9110). Anything else,
+ * negative or unparseable, is ignored (undefined) and backoff applies.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined
+  const at = Date.parse(text)
+  if (Number.isNaN(at)) return undefined
+  return Math.max(0, at - nowMs)
+}
+
+/** Full jitter: uniform between 0 and the exponential bound of this retry (1-based). */
+export function backoffDelay(retry: number, policy: RetryPolicy, random: number): number {
+  const bound = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry - 1, 30))
+  return Math.floor(random * bound)
+}
+
+export interface RetryRun {
+  policy: RetryPolicy
+  clock: RetryClock
+  /** One line per retry, for the step's log. */
+  log(line: string): void
+}
+
+/** Runs `attempt` until it succeeds, fails for good, or the budget is spent. */
+export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log }: RetryRun): Promise<T> {
+  const started = clock.now()
+  for (let attempts = 1; ; attempts++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (!isRetryable(error)) throw error
+      const failure = error as KeystoneError
+      const elapsed = clock.now() - started
+      const left = policy.maxWaitMs - elapsed
+      const asked = parseRetryAfter(failure.retryAfter, clock.now())
+      const wait = asked ?? backoffDelay(attempts, policy, clock.random())
+      if (wait > left) {
+        const why = asked !== undefined ? `; Keystone asked to wait ${formatSeconds(asked)} more, beyond max-wait` : ''
+        throw new KeystoneError(
+          `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (max-wait ${formatSeconds(policy.maxWaitMs)}${why}). Last answer: ${failure.message}`,
+          failure
+        )
+      }
+      log(`${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${asked !== undefined ? ', as Retry-After asks' : ''}).`)
+      await clock.sleep(wait)
+    }
+  }
+}
