@@ -138,10 +138,25 @@ describe('withRetries', () => {
       { policy: { ...POLICY, maxWaitMs: 30_000 }, clock, log: () => {} }
     ).catch((e: KeystoneError) => e)
     const waited = clock.sleeps.reduce((a, b) => a + b, 0)
-    expect(waited).toBeLessThanOrEqual(30_000)
+    // The last backoff is cut so that one more attempt happens right at the end of the budget.
+    expect(waited).toBe(30_000)
     expect(calls).toBe(clock.sleeps.length + 1)
     expect(error.message).toMatch(new RegExp(`^Gave up after ${calls} attempts over \\d+ s \\(max-wait 30 s\\)\\. Last answer: HTTP 503$`))
     expect(error.status).toBe(503)
+  })
+
+  test('max-wait 0 means a single attempt', async () => {
+    const clock = fakeClock()
+    let calls = 0
+    const error = await withRetries(
+      async () => {
+        calls++
+        throw status(503)
+      },
+      { policy: { ...POLICY, maxWaitMs: 0 }, clock, log: () => {} }
+    ).catch((e: KeystoneError) => e)
+    expect(calls).toBe(1)
+    expect(error.message).toMatch(/^Gave up after 1 attempt over 0 s \(max-wait 0 s\)\. Last answer: HTTP 503$/)
   })
 
   test('a Retry-After beyond the budget fails at once instead of sleeping', async () => {

@@ -163,7 +163,7 @@ function issueFailure(response: HttpResponse, url: string): KeystoneError {
     case status === 404:
       return new KeystoneError(`${at}: check that auth-url is the Keystone v3 endpoint (e.g. https://keystone.example.com:5000/v3).`, failure)
     case status === 429:
-      return new KeystoneError(`${at}: Keystone is rate-limiting logins; retry later or issue fewer tokens.`, failure)
+      return new KeystoneError(`${at}: Keystone is rate-limiting logins; raise max-wait, or start fewer jobs at once.`, failure)
     case status >= 300 && status < 400:
       return new KeystoneError(
         `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`, failure)

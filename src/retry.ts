@@ -87,9 +87,11 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       const elapsed = clock.now() - started
       const left = policy.maxWaitMs - elapsed
       const asked = parseRetryAfter(failure.retryAfter, clock.now())
-      const wait = asked ?? backoffDelay(attempts, policy, clock.random())
-      if (wait > left) {
-        const why = asked !== undefined ? `; Keystone asked to wait ${formatSeconds(asked)} more, beyond max-wait` : ''
+      // A backoff longer than what is left is cut to a last attempt at the end of the budget;
+      // a Retry-After beyond it is the server saying that no attempt within it will work.
+      const wait = asked ?? Math.min(backoffDelay(attempts, policy, clock.random()), left)
+      if (left <= 0 || wait > left) {
+        const why = asked !== undefined && left > 0 ? `; Keystone asked to wait ${formatSeconds(asked)} more, beyond max-wait` : ''
         throw new KeystoneError(
           `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (max-wait ${formatSeconds(policy.maxWaitMs)}${why}). Last answer: ${failure.message}`,
           failure

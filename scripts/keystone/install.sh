@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Make sure the Debian packages that the test Keystone needs are installed.
+#
+# Usage: scripts/keystone/install.sh
+#
+# Quiet (and fast) when everything is already present. Otherwise runs `apt-get update` once and
+# installs the packages below. We use Debian's packages rather than pip because they are a tested,
+# consistent set (keystone Zed + keystoneauth + the CLI); the `keystone` package itself is avoided on
+# purpose: its install script asks questions, writes /etc/keystone and starts a server on port 5000.
+set -euo pipefail
+
+PACKAGES=(python3-keystone python3-openstackclient python3-gunicorn curl)
+# Always Debian's interpreter: a pyenv/venv `python3` earlier on PATH cannot import keystone.
+PY=/usr/bin/python3
+
+missing() {
+  [[ -x /usr/bin/keystone-manage ]] || return 0
+  [[ -x /usr/bin/openstack ]] || return 0
+  [[ -x "$PY" ]] && "$PY" -c 'import gunicorn' 2>/dev/null || return 0
+  command -v curl >/dev/null 2>&1 || return 0
+  return 1
+}
+
+missing || exit 0
+
+how="apt-get install -y --no-install-recommends ${PACKAGES[*]}"
+if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install.sh: the test Keystone needs the Debian packages ${PACKAGES[*]}; install them as root with: apt-get update && $how" >&2
+  exit 1
+fi
+
+echo "[keystone/install] installing ${PACKAGES[*]} (about 40 s, 290 MB)" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Bounded: a hung mirror must not hang the test run.
+timeout 300 apt-get update -qq >&2
+timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
+
+if missing; then
+  echo "install.sh: installed ${PACKAGES[*]} but keystone-manage, openstack, curl or the gunicorn module for $PY is still missing" >&2
+  exit 1
+fi
