@@ -170,10 +170,17 @@ describe('warnings', () => {
     expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::OS_CLOUD is set \(ovh\)/))
   })
 
-  test('plain http to a remote host is warned about', async () => {
-    nock('http://keystone.test').post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+  test('plain http to a remote host is refused before any request', async () => {
     const run = await main({ 'auth-url': 'http://keystone.test/v3' }, { ...JOB_ENV, OS_AUTH_URL: '' })
-    expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http/))
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toEqual([expect.stringMatching(/^::error::input `auth-url` uses plain http to keystone.test: .*allow-insecure-http: true/)])
+  })
+
+  test('allow-insecure-http: true lets it through, with a warning', async () => {
+    nock('http://keystone.test').post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({ 'auth-url': 'http://keystone.test/v3', 'allow-insecure-http': 'true' }, { ...JOB_ENV, OS_AUTH_URL: '' })
+    expect(run.exitCode()).toBe(0)
+    expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http \(allow-insecure-http: true\)/))
   })
 })
 

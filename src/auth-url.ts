@@ -24,7 +24,8 @@ export function normalizeAuthUrl(raw: string, source: string): string {
       `${source} must not contain a user name or password: pass credentials through the username/password inputs instead.`
     )
   }
-  if (url.search || url.hash) {
+  // `new URL('https://h/v3?')` has an empty search: look at the text itself.
+  if (url.search || url.hash || /[?#]/.test(raw)) {
     throw new UserError(`${source} must not contain a query string or fragment: give the bare Keystone endpoint.`)
   }
   const path = url.pathname.replace(/\/+$/, '').replace(/\/v2\.0$/, '')

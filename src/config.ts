@@ -1,4 +1,4 @@
-import { normalizeAuthUrl } from './auth-url.js'
+import { isLoopback, normalizeAuthUrl } from './auth-url.js'
 import { UserError } from './errors.js'
 import { parseDuration } from './time.js'
 
@@ -31,7 +31,14 @@ export const INPUT_FALLBACKS = {
   revoke: [],
   'export-env': [],
   'max-wait': [],
-  timeout: []
+  timeout: [],
+  openrc: [],
+  'clouds-yaml': [],
+  'secure-yaml': [],
+  cloud: ['OS_CLOUD'],
+  cacert: ['OS_CACERT'],
+  insecure: ['OS_INSECURE'],
+  'allow-insecure-http': []
 } as const satisfies Record<string, readonly string[]>
 
 export type InputName = keyof typeof INPUT_FALLBACKS
@@ -39,10 +46,25 @@ export type InputName = keyof typeof INPUT_FALLBACKS
 /** Inputs whose values are secrets: masked before anything is logged, never trimmed of spaces. */
 export const SECRET_INPUTS = ['password', 'application-credential-secret'] as const satisfies readonly InputName[]
 
-/** Where values come from: the step's inputs (`with:`) and the job's environment. */
+/**
+ * Where values come from, highest precedence first: the step's inputs (`with:`), a credential file
+ * (the `openrc` or `clouds-yaml` input, or a clouds.yaml on disk named by OS_CLOUD), the job's env.
+ */
 export interface ConfigSource {
   input(name: InputName): string
+  file?: CredentialFile
   env: Readonly<Record<string, string | undefined>>
+}
+
+/** A credential file read as the `OS_*` variables it stands for. */
+export interface CredentialFile {
+  /** How messages name it: "the `openrc` input", "clouds.yaml cloud \"ovh\"". */
+  label: string
+  variables: Record<string, string>
+  /** Variables the file unsets: the job env's values of these are ignored. */
+  unset: string[]
+  /** The file prompts for the password: it must come from the `password` input or OS_PASSWORD. */
+  passwordPrompt: boolean
 }
 
 export type DomainRef = { id: string } | { name: string }
@@ -82,8 +104,20 @@ export interface ActionConfig {
   revoke: boolean
   exportEnv: boolean
   timing: Timing
+  tls: TlsSettings
   /** Things the user should hear about that do not stop the step. */
   warnings: string[]
+  /** Which value overrode which, for the log. */
+  overrides: string[]
+}
+
+export interface TlsSettings {
+  /** A PEM text or a path to one: the CA that signs Keystone's certificate. */
+  cacert?: { pem: string; from: string } | { path: string; from: string }
+  /** Skip certificate verification (`insecure`). */
+  insecure: boolean
+  /** Let credentials cross plain http to a host that is not this machine. */
+  allowInsecureHttp: boolean
 }
 
 const MAX_VALUE_LENGTH = 1024
@@ -95,54 +129,105 @@ interface Sourced {
   from: string
 }
 
-type Layer = 'input' | 'env'
+/** Where a value was found, highest precedence first. */
+type Layer = 'input' | 'file' | 'env'
+const LAYERS: readonly Layer[] = ['input', 'file', 'env']
 
-/** Reads one input, then its OpenRC fallbacks, validating the shape of whatever it finds. */
+/**
+ * Reads inputs, then the credential file (an `openrc` or clouds.yaml), then the job's `OS_*`
+ * variables, validating the shape of whatever it finds. When a higher layer overrides a different
+ * value of a lower one, that is noted for the log: values are never merged silently.
+ */
 class Reader {
-  constructor(private readonly source: ConfigSource) {}
+  private readonly noted = new Set<string>()
 
-  fromInput(name: InputName): Sourced | undefined {
-    const secret = (SECRET_INPUTS as readonly string[]).includes(name)
-    return this.checked(secret ? trimLineEnds(this.source.input(name)) : this.source.input(name).trim(), `input \`${name}\``, secret)
+  constructor(
+    private readonly source: ConfigSource,
+    private readonly file?: CredentialFile
+  ) {}
+
+  /** What overrode what, one sentence each, without values. */
+  get overrides(): string[] {
+    return [...this.noted]
   }
 
-  fromEnv(name: InputName): Sourced | undefined {
-    const secret = (SECRET_INPUTS as readonly string[]).includes(name)
+  fromInput(name: InputName): Sourced | undefined {
+    return this.checked(this.source.input(name), `input \`${name}\``, name)
+  }
+
+  fromFile(name: InputName): Sourced | undefined {
+    if (!this.file) return undefined
     for (const variable of INPUT_FALLBACKS[name]) {
-      const raw = this.source.env[variable] ?? ''
-      const found = this.checked(secret ? trimLineEnds(raw) : raw.trim(), variable, secret)
+      const found = this.checked(this.file.variables[variable] ?? '', `${variable} from ${this.file.label}`, name)
       if (found) return found
     }
     return undefined
   }
 
-  /** Input first, then the environment. */
+  fromEnv(name: InputName): Sourced | undefined {
+    for (const variable of INPUT_FALLBACKS[name]) {
+      // A variable the credential file unsets is gone, as it would be after sourcing the file.
+      if (this.file?.unset.includes(variable)) continue
+      const found = this.checked(this.source.env[variable] ?? '', variable, name)
+      if (found) return found
+    }
+    return undefined
+  }
+
+  from(layer: Layer, name: InputName): Sourced | undefined {
+    return layer === 'input' ? this.fromInput(name) : layer === 'file' ? this.fromFile(name) : this.fromEnv(name)
+  }
+
+  /** The highest layer's value. */
   get(name: InputName): Sourced | undefined {
-    return this.fromInput(name) ?? this.fromEnv(name)
+    for (const [i, layer] of LAYERS.entries()) {
+      const found = this.from(layer, name)
+      if (!found) continue
+      for (const lower of LAYERS.slice(i + 1)) {
+        const shadowed = this.from(lower, name)
+        if (shadowed && shadowed.value !== found.value) this.noted.add(`${found.from} overrides ${describe(shadowed, lower)}.`)
+      }
+      return found
+    }
+    return undefined
   }
 
   /**
    * Values that belong together (say, a project's id and name) come from one layer only: when the
-   * step names any of them in `with:`, the job's `OS_*` values of the group are ignored, so an OpenRC
-   * left in the job's env cannot mix a second project into the one the step asked for.
+   * step names any of them in `with:`, the file's and the job's values of the group are ignored,
+   * so an OpenRC left in the job's env cannot mix a second project into the one the step asked for.
    */
   group<N extends InputName>(names: readonly N[]): { layer: Layer; values: Partial<Record<N, Sourced>> } {
-    const fromInputs: Partial<Record<N, Sourced>> = {}
-    for (const name of names) {
-      const found = this.fromInput(name)
-      if (found) fromInputs[name] = found
+    const at = (layer: Layer): Partial<Record<N, Sourced>> => {
+      const values: Partial<Record<N, Sourced>> = {}
+      for (const name of names) {
+        const found = this.from(layer, name)
+        if (found) values[name] = found
+      }
+      return values
     }
-    if (Object.keys(fromInputs).length > 0) return { layer: 'input', values: fromInputs }
-    const fromEnv: Partial<Record<N, Sourced>> = {}
-    for (const name of names) {
-      const found = this.fromEnv(name)
-      if (found) fromEnv[name] = found
+    for (const [i, layer] of LAYERS.entries()) {
+      const values = at(layer)
+      const winners = Object.values(values) as Sourced[]
+      if (winners.length === 0) continue
+      for (const lower of LAYERS.slice(i + 1)) {
+        const shadowed = at(lower)
+        const differs = names.some(n => shadowed[n] !== undefined && shadowed[n]!.value !== values[n]?.value)
+        if (differs) {
+          const lost = (Object.values(shadowed) as Sourced[]).map(v => describe(v, lower))
+          this.noted.add(`${winners.map(v => v.from).join(', ')} ${winners.length === 1 ? 'replaces' : 'replace'} ${lost.join(', ')}.`)
+        }
+      }
+      return { layer, values }
     }
-    return { layer: 'env', values: fromEnv }
+    return { layer: 'env', values: {} }
   }
 
-  private checked(value: string, from: string, secret: boolean): Sourced | undefined {
-    if (value === '') return undefined
+  private checked(raw: string, from: string, name: InputName): Sourced | undefined {
+    const secret = (SECRET_INPUTS as readonly string[]).includes(name)
+    const value = secret ? trimLineEnds(raw) : raw.trim()
+    // A secret of spaces only is a mistake, not a password: it counts as absent, as everywhere else.
+    if (value.trim() === '') return undefined
     const max = secret ? MAX_SECRET_LENGTH : MAX_VALUE_LENGTH
     if (value.length > max) {
       throw new UserError(`${from} is ${value.length} characters long (at most ${max}): check that the right value is passed.`)
@@ -155,6 +240,11 @@ class Reader {
   }
 }
 
+/** `OS_REGION_NAME of the job env`: a shadowed value's origin, for an override note. */
+function describe(value: Sourced, layer: Layer): string {
+  return layer === 'env' ? `${value.from} of the job env` : value.from
+}
+
 /** A pasted secret often carries a trailing newline; inner and edge spaces may be real. */
 function trimLineEnds(value: string): string {
   return value.replace(/^[\r\n]+|[\r\n]+$/g, '')
@@ -164,7 +254,9 @@ function trimLineEnds(value: string): string {
 export function secretValues(source: ConfigSource): string[] {
   const values = new Set<string>()
   for (const name of SECRET_INPUTS) {
-    for (const raw of [source.input(name), ...INPUT_FALLBACKS[name].map(v => source.env[v] ?? '')]) {
+    const variables = INPUT_FALLBACKS[name]
+    const raws = [source.input(name), ...variables.map(v => source.env[v] ?? ''), ...variables.map(v => source.file?.variables[v] ?? '')]
+    for (const raw of raws) {
       const value = trimLineEnds(raw)
       if (value.trim() !== '') values.add(value)
     }
@@ -173,7 +265,7 @@ export function secretValues(source: ConfigSource): string[] {
 }
 
 export function resolveConfig(source: ConfigSource): ActionConfig {
-  const read = new Reader(source)
+  const read = new Reader(source, source.file)
   const warnings: string[] = []
 
   const authUrlValue = read.get('auth-url')
@@ -181,6 +273,15 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     throw new UserError('No Keystone URL: set the `auth-url` input or the OS_AUTH_URL variable, e.g. https://auth.cloud.ovh.net/v3.')
   }
   const authUrl = normalizeAuthUrl(authUrlValue.value, authUrlValue.from)
+  const tls = resolveTls(read, source)
+  if (new URL(authUrl).protocol === 'http:' && !isLoopback(authUrl)) {
+    if (!tls.allowInsecureHttp) {
+      throw new UserError(
+        `${authUrlValue.from} uses plain http to ${new URL(authUrl).host}: the password and the token would cross the network unencrypted; use https, or set allow-insecure-http: true if you must.`
+      )
+    }
+    warnings.push(`auth-url ${authUrl} uses plain http (allow-insecure-http: true): the credentials and the token cross the network unencrypted.`)
+  }
 
   const scopeGroup = read.group(['project-id', 'project-name', 'domain-id', 'domain-name', 'system-scope'])
   const scopeValues = scopeGroup.values
@@ -221,7 +322,9 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     revoke: resolveBoolean(read.fromInput('revoke'), true),
     exportEnv: resolveBoolean(read.fromInput('export-env'), true),
     timing: resolveTiming(source),
-    warnings
+    tls,
+    warnings,
+    overrides: read.overrides
   }
 }
 
@@ -250,8 +353,8 @@ function resolveAuthMethod(read: Reader, source: ConfigSource): AuthMethod {
     if (explicit.value === 'password' || explicit.value === 'application-credential') return explicit.value
     throw new UserError(`input \`auth-method\` is "${explicit.value}": use password or application-credential.`)
   }
-  const authType = (source.env.OS_AUTH_TYPE ?? '').trim().toLowerCase()
-  const fromAuthType = AUTH_TYPE_METHODS[authType]
+  const authType = (source.file?.variables.OS_AUTH_TYPE ?? source.env.OS_AUTH_TYPE ?? '').trim().toLowerCase()
+  const fromAuthType = Object.hasOwn(AUTH_TYPE_METHODS, authType) ? AUTH_TYPE_METHODS[authType] : undefined
   if (fromAuthType) return fromAuthType
 
   const password = read.get('password')
@@ -263,6 +366,7 @@ function resolveAuthMethod(read: Reader, source: ConfigSource): AuthMethod {
   }
   if (secret) return 'application-credential'
   if (password) return 'password'
+  if (source.file?.passwordPrompt) return 'password'
   throw new UserError(
     'No credentials: set `password` (or OS_PASSWORD) with `username` or `user-id`, or `application-credential-id` and `application-credential-secret` (or their OS_APPLICATION_CREDENTIAL_* variables).'
   )
@@ -286,6 +390,11 @@ function resolveCredentials(read: Reader, source: ConfigSource, userDomain: Doma
   if (method === 'password') {
     const password = read.get('password')
     if (!password) {
+      if (source.file?.passwordPrompt) {
+        throw new UserError(
+          `${source.file.label} asks for the password interactively, which no one can answer on a runner: pass it with the \`password\` input (or OS_PASSWORD) from a secret.`
+        )
+      }
       throw new UserError('auth-method is password but no password is set: set the `password` input or OS_PASSWORD.')
     }
     const user = resolveUser(read, userDomain, 'a password login')
@@ -379,9 +488,27 @@ const INTERFACES: Record<string, string> = {
 
 function resolveInterface(value: Sourced | undefined): string | undefined {
   if (!value) return undefined
-  const known = INTERFACES[value.value.toLowerCase()]
+  const key = value.value.toLowerCase()
+  const known = Object.hasOwn(INTERFACES, key) ? INTERFACES[key] : undefined
   if (!known) throw new UserError(`${value.from} is "${value.value}": use public, internal or admin.`)
   return known
+}
+
+function resolveTls(read: Reader, source: ConfigSource): TlsSettings {
+  // A PEM is many lines long: it is read as it is, not through the single-line checks.
+  const pem = source.input('cacert').trim()
+  let cacert: TlsSettings['cacert']
+  if (pem.includes('-----BEGIN')) {
+    cacert = { pem, from: 'input `cacert`' }
+  } else {
+    const path = read.get('cacert')
+    if (path) cacert = { path: path.value, from: path.from }
+  }
+  return {
+    ...(cacert && { cacert }),
+    insecure: resolveBoolean(read.get('insecure'), false),
+    allowInsecureHttp: resolveBoolean(read.fromInput('allow-insecure-http'), false)
+  }
 }
 
 /** `max-wait` and `timeout`, read on their own so that the post step can use them too. */

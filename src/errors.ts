@@ -35,9 +35,15 @@ export class KeystoneError extends UserError {
   }
 }
 
-/** Keeps a server-supplied text to one printable line of bounded length before it reaches a log. */
+/**
+ * Keeps a server-supplied text to one printable line of bounded length before it reaches a log.
+ * The runner reads workflow commands from a line's start (`::`) and, in its legacy form, from a
+ * `##[` anywhere in it: a name or message from Keystone must be able to do neither.
+ */
 export function oneLine(text: string, max = 300): string {
   // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim()
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim()
+  const inert = flat.replace(/##\[/g, '#\u200b#[').replace(/^::/, ':\u200b:')
+  const limit = Math.max(1, max)
+  return inert.length > limit ? `${inert.slice(0, limit - 1)}…` : inert
 }

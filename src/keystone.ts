@@ -86,7 +86,13 @@ export class Keystone {
         { status: response.status }
       )
     }
-    return { value, ...parseTokenBody(response, url) }
+    try {
+      return { value, ...parseTokenBody(response, url) }
+    } catch (error) {
+      // Keystone did issue a token, only its document is unusable: it must not stay valid.
+      await this.revokeOnce(value).catch(() => undefined)
+      throw error
+    }
   }
 
   private async revokeOnce(token: string): Promise<Revocation> {

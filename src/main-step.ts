@@ -1,4 +1,3 @@
-import { isLoopback } from './auth-url.js'
 import { authRequestBody } from './auth-request.js'
 import { resolveConfig, secretValues, type ActionConfig, type ConfigSource, type InputName, type Timing } from './config.js'
 import { failStep, type Core } from './core.js'
@@ -6,7 +5,7 @@ import { tokenEnvironment } from './environment.js'
 import { Keystone, type Token } from './keystone.js'
 import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
 import { forgetToken, saveToken } from './state.js'
-import { checkIssuedToken, describeScope } from './token-checks.js'
+import { checkIssuedToken, describeScope, shown } from './token-checks.js'
 import { formatDuration, formatTime } from './time.js'
 
 export interface StepContext {
@@ -73,9 +72,6 @@ export async function runMain(context: StepContext): Promise<void> {
 
 function configWarnings(config: ActionConfig, env: StepContext['env']): string[] {
   const warnings = [...config.warnings]
-  if (new URL(config.authUrl).protocol === 'http:' && !isLoopback(config.authUrl)) {
-    warnings.push(`auth-url ${config.authUrl} uses plain http: the password and the token cross the network unencrypted; use https.`)
-  }
   if (config.exportEnv && (env.OS_CLOUD ?? '').trim() !== '') {
     warnings.push(
       `OS_CLOUD is set (${env.OS_CLOUD}) in the job: with it, openstacksdk and the CLI read clouds.yaml and ignore OS_TOKEN, so later steps get OS_CLOUD=''; remove it from the job's env to silence this.`
@@ -94,9 +90,9 @@ function setOutputs(core: Core, token: Token): void {
 }
 
 function summary(token: Token, config: ActionConfig, now: Date): string {
-  const user = token.user.name ?? token.user.id
-  const userDomain = token.user.domain ? ` (domain ${token.user.domain.name ?? token.user.domain.id})` : ''
-  const via = token.applicationCredential ? ` through application credential ${token.applicationCredential.name ?? token.applicationCredential.id}` : ''
+  const user = shown(token.user)
+  const userDomain = token.user.domain ? ` (domain ${shown(token.user.domain)})` : ''
+  const via = token.applicationCredential ? ` through application credential ${shown(token.applicationCredential)}` : ''
   const exported = config.exportEnv ? 'exported as OS_TOKEN' : 'not exported (export-env: false)'
   return `Issued a Keystone token for user ${user}${userDomain}${via}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now.getTime())}); ${exported}.`
 }

@@ -35,6 +35,9 @@ export const realClock: RetryClock = {
   random: () => Math.random()
 }
 
+/** The shortest wait between attempts, whatever Retry-After says. */
+const MIN_RETRY_AFTER_MS = 1000
+
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
 const RETRYABLE_NETWORK = new Set(['refused', 'reset', 'timeout', 'unreachable'])
 
@@ -86,12 +89,14 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       const failure = error as KeystoneError
       const elapsed = clock.now() - started
       const left = policy.maxWaitMs - elapsed
-      const asked = parseRetryAfter(failure.retryAfter, clock.now())
+      const retryAfter = parseRetryAfter(failure.retryAfter, clock.now())
+      // `Retry-After: 0` again and again would hammer a server that is already refusing.
+      const asked = retryAfter === undefined ? undefined : Math.max(retryAfter, MIN_RETRY_AFTER_MS)
       // A backoff longer than what is left is cut to a last attempt at the end of the budget;
       // a Retry-After beyond it is the server saying that no attempt within it will work.
       const wait = asked ?? Math.min(backoffDelay(attempts, policy, clock.random()), left)
       if (left <= 0 || wait > left) {
-        const why = asked !== undefined && left > 0 ? `; Keystone asked to wait ${formatSeconds(asked)} more, beyond max-wait` : ''
+        const why = asked !== undefined && left > 0 ? `; the next attempt, after Retry-After: ${failure.retryAfter?.trim()}, would start past it` : ''
         throw new KeystoneError(
           `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (max-wait ${formatSeconds(policy.maxWaitMs)}${why}). Last answer: ${failure.message}`,
           failure

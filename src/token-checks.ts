@@ -1,5 +1,6 @@
 import type { Scope } from './config.js'
-import { KeystoneError, type Token } from './keystone.js'
+import { oneLine } from './errors.js'
+import { KeystoneError, type NamedRef, type Token } from './keystone.js'
 import { formatTime } from './time.js'
 
 /**
@@ -39,12 +40,17 @@ function scopeMismatch(token: Token, asked: Scope): string | undefined {
   }
 }
 
+/** The token's scope as people read it; names come from Keystone and are made inert for the log. */
 export function describeScope(token: Token): string {
   if (token.project) {
-    const domain = token.project.domain ? ` in domain ${token.project.domain.name ?? token.project.domain.id}` : ''
-    return `project ${token.project.name ?? token.project.id} (${token.project.id})${domain}`
+    const domain = token.project.domain ? ` in domain ${shown(token.project.domain)}` : ''
+    return `project ${shown(token.project)} (${oneLine(token.project.id, 100)})${domain}`
   }
-  if (token.domain) return `domain ${token.domain.name ?? token.domain.id} (${token.domain.id})`
+  if (token.domain) return `domain ${shown(token.domain)} (${oneLine(token.domain.id, 100)})`
   if (token.system) return 'the system scope'
   return 'no scope (unscoped)'
+}
+
+export function shown(ref: NamedRef): string {
+  return oneLine(ref.name ?? ref.id, 100)
 }
