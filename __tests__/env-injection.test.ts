@@ -230,7 +230,9 @@ describe('inputs with line breaks or delimiters', () => {
   })
 
   test('a region that looks like an assignment stays the value of OS_REGION_NAME', async () => {
-    const run = await main(tokenDoc(), { region: 'GRA11 OS_EVIL=1 <<EOF' })
+    // The catalog has that region: the value passes the region check and is exported as it is.
+    const region = 'GRA11 OS_EVIL=1 <<EOF'
+    const run = await main(tokenDoc({ extra: { catalog: [{ type: 'identity', endpoints: [{ interface: 'public', region_id: region, url: 'http://x/v3' }] }] } }), { region })
     expect(run.exitCode()).toBe(0)
     expect(names(run.exported())).toEqual(names({ ...baseline.env, OS_REGION_NAME: '' }))
     expect(run.exported().OS_REGION_NAME).toBe('GRA11 OS_EVIL=1 <<EOF')

@@ -35,8 +35,11 @@ async function main(inputs: Record<string, string>, env: Record<string, string> 
   return step
 }
 
+/** A login, with or without ?nocatalog: the step asks for the catalog when it has a region to check. */
 function issues(status = 201, body: object = tokenBody(), headers: Record<string, string> = TOKEN_HEADERS) {
-  return nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(status, body, headers)
+  return nock(KEYSTONE)
+    .post(path => path === '/v3/auth/tokens' || path === '/v3/auth/tokens?nocatalog')
+    .reply(status, body, headers)
 }
 
 function errorLines(run: StepRun): string[] {
@@ -94,7 +97,10 @@ describe('a password login from the job env (bare uses:)', () => {
       'issued-at': expect.stringMatching(/Z$/),
       'user-id': USER2.id,
       'project-id': PROJ2.id,
-      'domain-id': DOM2.id
+      'domain-id': DOM2.id,
+      // a region was given, so the catalog was asked for and read
+      'catalog-regions': '["GRA11","SBG5"]',
+      endpoints: JSON.stringify({ compute: 'https://compute.gra11.cloud.test/v1', image: 'https://image.gra11.cloud.test/v1', identity: 'https://auth.gra11.cloud.test/v1' })
     })
   })
 
@@ -177,16 +183,161 @@ describe('warnings', () => {
   })
 
   test('allow-insecure-http: true lets it through, with a warning', async () => {
-    nock('http://keystone.test').post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    nock('http://keystone.test').post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const run = await main({ 'auth-url': 'http://keystone.test/v3', 'allow-insecure-http': 'true' }, { ...JOB_ENV, OS_AUTH_URL: '' })
     expect(run.exitCode()).toBe(0)
     expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http \(allow-insecure-http: true\)/))
   })
 })
 
+describe('the catalog and the region', () => {
+  test('without a region, the catalog is not asked for and no catalog output is set', async () => {
+    const scope = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '' })
+    expect(scope.isDone()).toBe(true)
+    expect(run.outputs().endpoints).toBeUndefined()
+  })
+
+  test('the chosen interface picks the endpoints', async () => {
+    issues()
+    const run = await main({ interface: 'internal', region: 'SBG5' }, JOB_ENV)
+    expect(JSON.parse(run.outputs().endpoints!)).toEqual({
+      compute: 'http://compute.internal.sbg5/v1',
+      image: 'http://image.internal.sbg5/v1',
+      identity: 'http://auth.internal.sbg5/v1'
+    })
+    expect(run.exported()).toMatchObject({ OS_REGION_NAME: 'SBG5', OS_INTERFACE: 'internal' })
+  })
+
+  test('a region the catalog lacks fails before any later step, lists the real ones, and revokes', async () => {
+    issues()
+    const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+    const run = await main({ region: 'GRA7' }, JOB_ENV)
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toEqual(["::error::input `region` is \"GRA7\", which is not in this cloud's catalog: the regions it has are GRA11, SBG5."])
+    expect(revoked.isDone()).toBe(true)
+    expect(run.exported()).toEqual({})
+  })
+
+  test('the region of the job env is named as such', async () => {
+    issues()
+    nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+    const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: 'Nowhere' })
+    expect(errorLines(run)[0]).toMatch(/^::error::OS_REGION_NAME is "Nowhere", which is not in this cloud's catalog/)
+  })
+
+  test('a catalog that is not a list, when a region needs it, is an error', async () => {
+    const body = tokenBody() as { token: Record<string, unknown> }
+    body.token.catalog = { compute: 'x' }
+    issues(201, body)
+    nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+    const run = await main({}, JOB_ENV)
+    expect(errorLines(run)[0]).toMatch(/no usable service catalog to check OS_REGION_NAME "GRA11"/)
+  })
+})
+
+describe('credential files', () => {
+  const OVH_OPENRC = [
+    '#!/bin/bash',
+    'export OS_AUTH_URL=https://keystone.test/v3',
+    'export OS_IDENTITY_API_VERSION=3',
+    'export OS_USER_DOMAIN_NAME=${OS_USER_DOMAIN_NAME:-"Default"}',
+    'export OS_PROJECT_DOMAIN_NAME=${OS_PROJECT_DOMAIN_NAME:-"Default"}',
+    `export OS_TENANT_ID=${PROJ2.id}`,
+    'export OS_TENANT_NAME="proj2"',
+    'export OS_USERNAME="user-abc"',
+    'echo "Please enter your OpenStack Password: "',
+    'read -sr OS_PASSWORD_INPUT',
+    'export OS_PASSWORD=$OS_PASSWORD_INPUT',
+    'export OS_REGION_NAME="GRA11"'
+  ].join('\n')
+
+  test('an OpenRC secret logs in with the password from the password input', async () => {
+    let sent: { auth: { identity: { password: { user: unknown } }; scope: unknown } } | undefined
+    nock(KEYSTONE)
+      .post('/v3/auth/tokens', body => ((sent = body), true))
+      .reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({ openrc: OVH_OPENRC, password: PASSWORD })
+    expect(run.exitCode()).toBe(0)
+    expect(sent!.auth.identity.password.user).toEqual({ name: 'user-abc', domain: { name: 'Default' }, password: PASSWORD })
+    expect(sent!.auth.scope).toEqual({ project: { id: PROJ2.id } })
+    expect(run.exported().OS_REGION_NAME).toBe('GRA11')
+  })
+
+  test('an OpenRC that prompts, with no password anywhere, says where to put it', async () => {
+    const run = await main({ openrc: OVH_OPENRC })
+    expect(errorLines(run)).toEqual([expect.stringMatching(/^::error::the `openrc` input asks for the password interactively, .*`password` input \(or OS_PASSWORD\)/)])
+  })
+
+  test('precedence: inputs over the file over the job env, each override said once', async () => {
+    let sent: { auth: { scope: unknown } } | undefined
+    nock(KEYSTONE)
+      .post('/v3/auth/tokens', body => ((sent = body), true))
+      .reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({ openrc: OVH_OPENRC, password: PASSWORD, region: 'SBG5' }, { OS_REGION_NAME: 'DE1', OS_PROJECT_ID: 'job-project' })
+    expect(run.exitCode()).toBe(0)
+    expect(sent!.auth.scope).toEqual({ project: { id: PROJ2.id } })
+    expect(run.lines).toContain('input `region` overrides OS_REGION_NAME from the `openrc` input.')
+    expect(run.lines).toContain('input `region` overrides OS_REGION_NAME of the job env.')
+    expect(run.lines).toContain('OS_TENANT_ID and OS_TENANT_NAME from the `openrc` input replace OS_PROJECT_ID of the job env.')
+    expect(run.exported().OS_REGION_NAME).toBe('SBG5')
+  })
+
+  test('both openrc and clouds-yaml is an error', async () => {
+    const run = await main({ openrc: OVH_OPENRC, 'clouds-yaml': 'clouds: {}' })
+    expect(errorLines(run)).toEqual(['::error::Both `openrc` and `clouds-yaml` are set: they would be two sources of the same credentials; keep one.'])
+  })
+
+  const CLOUDS = [
+    'clouds:',
+    '  ovh:',
+    '    auth:',
+    '      auth_url: https://keystone.test/v3',
+    '      username: user-abc',
+    '      password: yaml-secret-pw',
+    '      user_domain_name: Default',
+    `      project_id: ${PROJ2.id}`,
+    '    region_name: SBG5',
+    '    interface: public',
+    '    identity_api_version: 3'
+  ].join('\n')
+
+  test('a clouds.yaml secret: the cloud named by OS_CLOUD, its password masked, OS_CLOUD blanked without a warning', async () => {
+    issues()
+    const run = await main({ 'clouds-yaml': CLOUDS }, { OS_CLOUD: 'ovh' })
+    expect(run.exitCode()).toBe(0)
+    expect(run.lines[0]).toBe('::add-mask::yaml-secret-pw')
+    expect(run.exported()).toMatchObject({ OS_CLOUD: '', OS_REGION_NAME: 'SBG5', OS_PROJECT_ID: PROJ2.id })
+    expect(run.lines.filter(l => l.startsWith('::warning::'))).toEqual([])
+    expectNoLeak(run, 'yaml-secret-pw', TOKEN)
+  })
+
+  test('a clouds.yaml on disk, found through OS_CLOUD as openstacksdk would', async () => {
+    issues()
+    step = githubStep({ revoke: 'true', 'export-env': 'true' })
+    const files = {
+      read: (file: string) => (file === '/home/runner/.config/openstack/clouds.yaml' ? CLOUDS : undefined),
+      write: () => undefined,
+      home: '/home/runner',
+      cwd: '/work',
+      tempDir: '/tmp'
+    }
+    await runMain({ core: step.core, env: { OS_CLOUD: 'ovh' }, files })
+    expect(step.exitCode()).toBe(0)
+    expect(step.exported().OS_TOKEN).toBe(TOKEN)
+  })
+
+  test('a cloud input with no clouds.yaml anywhere', async () => {
+    step = githubStep({ revoke: 'true', 'export-env': 'true', cloud: 'ovh' })
+    const files = { read: () => undefined, write: () => undefined, home: '/home/runner', cwd: '/work', tempDir: '/tmp' }
+    await runMain({ core: step.core, env: {}, files })
+    expect(errorLines(step)[0]).toMatch(/^::error::input `cloud` is "ovh" but no clouds.yaml was found/)
+  })
+})
+
 describe('rate limits', () => {
   test('a 429 is retried after Retry-After, one log line, then the token is issued', async () => {
-    nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
+    nock(KEYSTONE).post('/v3/auth/tokens').reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
     issues()
     const sleeps: number[] = []
     step = githubStep({ revoke: 'true', 'export-env': 'true' })
@@ -198,12 +349,12 @@ describe('rate limits', () => {
   })
 
   test('when max-wait runs out, the error says how long and how many attempts', async () => {
-    nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').times(50).reply(429, {}, JSON_HEADERS)
+    nock(KEYSTONE).post('/v3/auth/tokens').times(50).reply(429, {}, JSON_HEADERS)
     let now = Date.now()
     step = githubStep({ revoke: 'true', 'export-env': 'true', 'max-wait': '2m' })
     await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => now, random: () => 0.99, sleep: async ms => void (now += ms) } })
     expect(step.exitCode()).toBe(1)
-    expect(errorLines(step)).toEqual([expect.stringMatching(/^::error::Gave up after \d+ attempts over .+ \(max-wait 2 min\)\. Last answer: Keystone answered HTTP 429 at/)])
+    expect(errorLines(step)).toEqual([expect.stringMatching(/^::error::Gave up after \d+ attempts over .+ \(max-wait 2 min\)\. Last answer: Keystone answered HTTP 429 at https:\/\/keystone.test\/v3\/auth\/tokens:/)])
     expect(step.exported()).toEqual({})
   })
 })

@@ -100,6 +100,8 @@ export interface ActionConfig {
   credentials: Credentials
   scope: Scope
   region?: string
+  /** Where the region came from, for the error when the catalog lacks it. */
+  regionFrom?: string
   interface?: string
   revoke: boolean
   exportEnv: boolean
@@ -127,6 +129,8 @@ const MAX_SECRET_LENGTH = 4096
 interface Sourced {
   value: string
   from: string
+  /** The bare name: input `project-id`, or OS_PROJECT_ID. */
+  name: string
 }
 
 /** Where a value was found, highest precedence first. */
@@ -152,13 +156,13 @@ class Reader {
   }
 
   fromInput(name: InputName): Sourced | undefined {
-    return this.checked(this.source.input(name), `input \`${name}\``, name)
+    return this.checked(this.source.input(name), `input \`${name}\``, name, `input \`${name}\``)
   }
 
   fromFile(name: InputName): Sourced | undefined {
     if (!this.file) return undefined
     for (const variable of INPUT_FALLBACKS[name]) {
-      const found = this.checked(this.file.variables[variable] ?? '', `${variable} from ${this.file.label}`, name)
+      const found = this.checked(this.file.variables[variable] ?? '', `${variable} from ${this.file.label}`, name, variable)
       if (found) return found
     }
     return undefined
@@ -168,7 +172,7 @@ class Reader {
     for (const variable of INPUT_FALLBACKS[name]) {
       // A variable the credential file unsets is gone, as it would be after sourcing the file.
       if (this.file?.unset.includes(variable)) continue
-      const found = this.checked(this.source.env[variable] ?? '', variable, name)
+      const found = this.checked(this.source.env[variable] ?? '', variable, name, variable)
       if (found) return found
     }
     return undefined
@@ -176,6 +180,13 @@ class Reader {
 
   from(layer: Layer, name: InputName): Sourced | undefined {
     return layer === 'input' ? this.fromInput(name) : layer === 'file' ? this.fromFile(name) : this.fromEnv(name)
+  }
+
+  /** `OS_TENANT_ID and OS_TENANT_NAME from the \`openrc\` input`: several values of one layer. */
+  private describeAll(values: Sourced[], layer: Layer): string {
+    const names = values.map(v => v.name).join(' and ')
+    if (layer === 'file') return `${names} from ${this.file!.label}`
+    return layer === 'env' ? `${names} of the job env` : names
   }
 
   /** The highest layer's value. */
@@ -214,8 +225,9 @@ class Reader {
         const shadowed = at(lower)
         const differs = names.some(n => shadowed[n] !== undefined && shadowed[n]!.value !== values[n]?.value)
         if (differs) {
-          const lost = (Object.values(shadowed) as Sourced[]).map(v => describe(v, lower))
-          this.noted.add(`${winners.map(v => v.from).join(', ')} ${winners.length === 1 ? 'replaces' : 'replace'} ${lost.join(', ')}.`)
+          const lost = Object.values(shadowed) as Sourced[]
+          const verb = winners.length === 1 ? 'replaces' : 'replace'
+          this.noted.add(`${this.describeAll(winners, layer)} ${verb} ${this.describeAll(lost, lower)}.`)
         }
       }
       return { layer, values }
@@ -223,7 +235,7 @@ class Reader {
     return { layer: 'env', values: {} }
   }
 
-  private checked(raw: string, from: string, name: InputName): Sourced | undefined {
+  private checked(raw: string, from: string, name: InputName, bare: string): Sourced | undefined {
     const secret = (SECRET_INPUTS as readonly string[]).includes(name)
     const value = secret ? trimLineEnds(raw) : raw.trim()
     // A secret of spaces only is a mistake, not a password: it counts as absent, as everywhere else.
@@ -236,7 +248,7 @@ class Reader {
     if (/[\u0000-\u001f\u007f]/.test(value)) {
       throw new UserError(`${from} contains a line break or control character: pass it as a single line.`)
     }
-    return { value, from }
+    return { value, from, name: bare }
   }
 }
 
@@ -310,14 +322,14 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     scope = resolveScope(read, scopeGroup, defaultDomain, userDomain, credentials.user)
   }
 
-  const region = read.get('region')?.value
+  const regionValue = read.get('region')
   const endpointInterface = resolveInterface(read.get('interface'))
 
   return {
     authUrl,
     credentials,
     scope,
-    ...(region !== undefined && { region }),
+    ...(regionValue !== undefined && { region: regionValue.value, regionFrom: regionValue.from }),
     ...(endpointInterface !== undefined && { interface: endpointInterface }),
     revoke: resolveBoolean(read.fromInput('revoke'), true),
     exportEnv: resolveBoolean(read.fromInput('export-env'), true),

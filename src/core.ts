@@ -1,11 +1,12 @@
 import type * as actionsCore from '@actions/core'
 import { UserError } from './errors.js'
+import type { SummaryWriter } from './summary.js'
 
 /** The part of `@actions/core` the steps use; entry points pass the real module, tests may not. */
 export type Core = Pick<
   typeof actionsCore,
   'getInput' | 'setSecret' | 'exportVariable' | 'setOutput' | 'saveState' | 'getState' | 'info' | 'warning' | 'debug' | 'setFailed'
->
+> & { summary?: SummaryWriter }
 
 /** Ends a step: a user's mistake in one sentence, anything else as a short internal error. */
 export function failStep(core: Core, error: unknown): void {

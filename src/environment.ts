@@ -37,7 +37,11 @@ const SCOPE_VARIABLES = [
 ] as const
 
 /** Name → value for GITHUB_ENV, where '' means "unset for later steps". */
-export function tokenEnvironment(config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>, token: Token): Record<string, string> {
+export function tokenEnvironment(
+  config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
+  token: Token,
+  tls: { caFile?: string; insecure?: boolean } = {}
+): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of [...LOGIN_VARIABLES, ...SCOPE_VARIABLES]) env[name] = ''
 
@@ -61,5 +65,7 @@ export function tokenEnvironment(config: Pick<ActionConfig, 'authUrl' | 'region'
   env.OS_IDENTITY_API_VERSION = '3'
   if (config.region !== undefined) env.OS_REGION_NAME = config.region
   if (config.interface !== undefined) env.OS_INTERFACE = config.interface
+  if (tls.caFile) env.OS_CACERT = tls.caFile
+  if (tls.insecure) env.OS_INSECURE = 'true'
   return env
 }

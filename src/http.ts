@@ -1,5 +1,6 @@
 import * as http from 'node:http'
 import * as https from 'node:https'
+import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
 
 /**
@@ -26,6 +27,10 @@ export interface HttpResponse {
 export interface HttpOptions {
   timeoutMs: number
   maxBodyBytes?: number
+  /** PEM of a private CA to trust, on top of Node's own list (and NODE_EXTRA_CA_CERTS). */
+  ca?: string
+  /** Skip certificate verification (the user asked for it). */
+  insecure?: boolean
 }
 
 export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
@@ -47,7 +52,16 @@ const USER_AGENT = 'openstack-token-action'
 export function send(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
   const url = new URL(request.url)
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-  const agent = new HttpClient(USER_AGENT).getAgent(request.url)
+  const agent = new HttpClient(USER_AGENT).getAgent(request.url) as http.Agent & { options?: Record<string, unknown> }
+  if (url.protocol === 'https:' && (options.ca !== undefined || options.insecure)) {
+    // Agent options reach the TLS handshake for a direct https.Agent and for http-client's proxy
+    // tunnel alike (http-client sets rejectUnauthorized the same way for its ignoreSslError).
+    agent.options = {
+      ...agent.options,
+      ...(options.ca !== undefined && { ca: [...tls.rootCertificates, options.ca] }),
+      ...(options.insecure && { rejectUnauthorized: false })
+    }
+  }
   const transport = url.protocol === 'https:' ? https : http
   const deadline = AbortSignal.timeout(options.timeoutMs)
 

@@ -1,3 +1,4 @@
+import { parseCatalog, type CatalogService } from './catalog.js'
 import { KeystoneError, oneLine, type KeystoneFailure } from './errors.js'
 import { NetworkError, send, type HttpRequest, type HttpResponse } from './http.js'
 import { withRetries, type RetryRun } from './retry.js'
@@ -27,6 +28,8 @@ export interface Token {
   domain?: NamedRef
   system: boolean
   applicationCredential?: NamedRef
+  /** Only when asked for; undefined when Keystone sent none or not a list. */
+  catalog?: CatalogService[]
 }
 
 export type Revocation = 'revoked' | 'already-gone'
@@ -36,6 +39,9 @@ export interface KeystoneOptions {
   timeoutMs: number
   /** How to retry what can be retried; without it, one attempt. */
   retry?: RetryRun
+  /** A private CA's PEM, and whether to skip verification. */
+  ca?: string
+  insecure?: boolean
 }
 
 /** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
@@ -113,7 +119,8 @@ export class Keystone {
 
   private async exchange(purpose: string, request: HttpRequest): Promise<HttpResponse> {
     try {
-      return await send(request, { timeoutMs: this.options.timeoutMs })
+      const { timeoutMs, ca, insecure } = this.options
+      return await send(request, { timeoutMs, ...(ca !== undefined && { ca }), ...(insecure && { insecure }) })
     } catch (error) {
       if (error instanceof NetworkError) throw networkFailure(error, purpose, request.url)
       throw error
@@ -242,6 +249,7 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
   const project = refWithDomain(token.project)
   const domain = ref(token.domain)
   const applicationCredential = ref(token.application_credential)
+  const catalog = parseCatalog(token.catalog)
   return {
     issuedAt,
     expiresAt,
@@ -250,6 +258,7 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
     ...(project && { project }),
     ...(domain && { domain }),
     system: isObject(token.system) && token.system.all === true,
-    ...(applicationCredential && { applicationCredential })
+    ...(applicationCredential && { applicationCredential }),
+    ...(catalog && { catalog })
   }
 }

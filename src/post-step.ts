@@ -1,7 +1,8 @@
 import { DEFAULT_TIMING, resolveTiming, type Timing } from './config.js'
 import { failStep } from './core.js'
 import { keystoneFor, type StepContext } from './main-step.js'
-import { loadToken } from './state.js'
+import { nodeFiles } from './files.js'
+import { loadToken, type SavedToken } from './state.js'
 import { formatTime } from './time.js'
 
 /**
@@ -27,7 +28,7 @@ export async function runPost(context: StepContext): Promise<void> {
       return
     }
     try {
-      const result = await keystoneFor(saved.authUrl, postTiming(context), context).revoke(saved.token)
+      const result = await keystoneFor(saved.authUrl, postTiming(context), context, postTls(context, saved)).revoke(saved.token)
       core.info(result === 'revoked' ? 'Token revoked.' : 'Token already revoked or expired: nothing to do.')
     } catch (error) {
       const until = Number.isNaN(expiresAt.getTime()) ? '' : ` It stays valid until ${formatTime(expiresAt)}.`
@@ -49,4 +50,10 @@ function postTiming(context: StepContext): Timing {
     // The main step already reported a bad value; revoking with the defaults is still right.
   }
   return { ...timing, maxWaitMs: Math.min(timing.maxWaitMs, POST_MAX_WAIT_MS) }
+}
+
+/** The CA the main step trusted, read back from the file it left in RUNNER_TEMP. */
+function postTls(context: StepContext, saved: SavedToken): { ca?: string; insecure: boolean } {
+  const ca = saved.caFile ? (context.files ?? nodeFiles(context.env)).read(saved.caFile) : undefined
+  return { ...(ca !== undefined && { ca }), insecure: saved.insecure === true }
 }

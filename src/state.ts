@@ -8,6 +8,9 @@ export interface SavedToken {
   /** ISO 8601. */
   expiresAt: string
   revoke: boolean
+  /** The private CA's file, when there is one, and whether verification is off. */
+  caFile?: string
+  insecure?: boolean
 }
 
 export interface StateStore {
@@ -15,12 +18,14 @@ export interface StateStore {
   getState(name: string): string
 }
 
-const KEYS = { token: 'token', authUrl: 'auth-url', expiresAt: 'expires-at', revoke: 'revoke' } as const
+const KEYS = { token: 'token', authUrl: 'auth-url', expiresAt: 'expires-at', revoke: 'revoke', caFile: 'ca-file', insecure: 'insecure' } as const
 
 export function saveToken(store: StateStore, saved: SavedToken): void {
   store.saveState(KEYS.authUrl, saved.authUrl)
   store.saveState(KEYS.expiresAt, saved.expiresAt)
   store.saveState(KEYS.revoke, String(saved.revoke))
+  if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
+  if (saved.insecure) store.saveState(KEYS.insecure, 'true')
   // The token last: a post step that sees it also sees where and until when it is valid.
   store.saveState(KEYS.token, saved.token)
 }
@@ -37,6 +42,8 @@ export function loadToken(store: StateStore): SavedToken | undefined {
     token,
     authUrl: store.getState(KEYS.authUrl),
     expiresAt: store.getState(KEYS.expiresAt),
-    revoke: store.getState(KEYS.revoke) !== 'false'
+    revoke: store.getState(KEYS.revoke) !== 'false',
+    ...(store.getState(KEYS.caFile) && { caFile: store.getState(KEYS.caFile) }),
+    ...(store.getState(KEYS.insecure) === 'true' && { insecure: true })
   }
 }

@@ -18,9 +18,25 @@ export interface TokenShape {
   expiresInMs?: number
   applicationCredential?: boolean
   project?: typeof PROJ2
+  /** Regions the catalog has (Keystone sends the catalog unless asked not to). */
+  regions?: string[]
 }
 
-export function tokenBody({ scope = 'project', expiresInMs = 3600_000, applicationCredential = false, project = PROJ2 }: TokenShape = {}) {
+/** A catalog like OVHcloud's: identity, compute and image in each region, public and internal. */
+export function catalog(regions: string[]) {
+  const service = (type: string, name: string, host: string) => ({
+    type,
+    name,
+    id: `${type}-id`,
+    endpoints: regions.flatMap(region => [
+      { id: `${type}-${region}-public`, interface: 'public', region_id: region, region, url: `https://${host}.${region.toLowerCase()}.cloud.test/v1` },
+      { id: `${type}-${region}-internal`, interface: 'internal', region_id: region, region, url: `http://${host}.internal.${region.toLowerCase()}/v1` }
+    ])
+  })
+  return [service('compute', 'nova', 'compute'), service('image', 'glance', 'image'), service('identity', 'keystone', 'auth')]
+}
+
+export function tokenBody({ scope = 'project', expiresInMs = 3600_000, applicationCredential = false, project = PROJ2, regions = ['GRA11', 'SBG5'] }: TokenShape = {}) {
   const now = Date.now()
   return {
     token: {
@@ -32,7 +48,8 @@ export function tokenBody({ scope = 'project', expiresInMs = 3600_000, applicati
       ...(scope === 'project' && { project, is_domain: false, roles: [{ id: 'eabfebccfb9948fc9f6360ca97c86431', name: 'member' }] }),
       ...(scope === 'domain' && { domain: DOM2, roles: [{ id: 'r', name: 'admin' }] }),
       ...(scope === 'system' && { system: { all: true }, roles: [{ id: 'r', name: 'admin' }] }),
-      ...(applicationCredential && { application_credential: { id: 'd390de2699f54ad4ac683f9082571ff0', name: 'ci-appcred', restricted: true } })
+      ...(applicationCredential && { application_credential: { id: 'd390de2699f54ad4ac683f9082571ff0', name: 'ci-appcred', restricted: true } }),
+      catalog: catalog(regions)
     }
   }
 }
