@@ -38,13 +38,18 @@ export const INPUT_FALLBACKS = {
   cloud: ['OS_CLOUD'],
   cacert: ['OS_CACERT'],
   insecure: ['OS_INSECURE'],
-  'allow-insecure-http': []
+  'allow-insecure-http': [],
+  'share-key': [],
+  'shared-token': [],
+  'min-validity': [],
+  validate: [],
+  'revoke-shared': []
 } as const satisfies Record<string, readonly string[]>
 
 export type InputName = keyof typeof INPUT_FALLBACKS
 
 /** Inputs whose values are secrets: masked before anything is logged, never trimmed of spaces. */
-export const SECRET_INPUTS = ['password', 'application-credential-secret'] as const satisfies readonly InputName[]
+export const SECRET_INPUTS = ['password', 'application-credential-secret', 'share-key'] as const satisfies readonly InputName[]
 
 /**
  * Where values come from, highest precedence first: the step's inputs (`with:`), a credential file
@@ -93,6 +98,43 @@ export interface Timing {
 }
 
 export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, timeoutMs: 30_000 }
+
+/** Sharing one token across the jobs of a run (see share-step.ts). */
+export interface SharingSettings {
+  /** The secret the shared token is sealed with. */
+  key?: string
+  /** A producer job's `shared-token` output: this job consumes (or revokes) it. */
+  sharedToken?: string
+  /** Refuse a token that expires sooner than this. */
+  minValidityMs?: number
+  /** Consumer: ask Keystone once whether the shared token is still valid. */
+  validate: boolean
+  /** Revoke the shared token (the final job of a sharing workflow). */
+  revokeShared: boolean
+}
+
+/** `share-key`, `shared-token`, `min-validity`, `validate`, `revoke-shared`, read before credentials. */
+export function resolveSharing(source: ConfigSource): SharingSettings {
+  const read = new Reader(source)
+  const minValidity = read.fromInput('min-validity')
+  // The sealed token is one long line, longer than other values may be: read it as it is.
+  const sharedToken = source.input('shared-token').trim()
+  const key = read.fromInput('share-key')?.value
+  const settings: SharingSettings = {
+    ...(key !== undefined && { key }),
+    ...(sharedToken !== '' && { sharedToken }),
+    ...(minValidity && { minValidityMs: resolveDuration(minValidity, 0, 0, 7 * 24 * 3_600_000) }),
+    validate: resolveBoolean(read.fromInput('validate'), false),
+    revokeShared: resolveBoolean(read.fromInput('revoke-shared'), false)
+  }
+  if ((settings.sharedToken || settings.revokeShared) && !settings.key) {
+    throw new UserError('`shared-token` needs `share-key`, the secret it was sealed with: set it from the same repository secret as in the producer job.')
+  }
+  if (settings.revokeShared && !settings.sharedToken) {
+    throw new UserError("revoke-shared: true needs `shared-token`: pass the producer job's output, ${{ needs.<job>.outputs.shared-token }}.")
+  }
+  return settings
+}
 
 export interface ActionConfig {
   /** Keystone v3 base URL, always ending in `/v3`. */
@@ -520,6 +562,22 @@ function resolveTls(read: Reader, source: ConfigSource): TlsSettings {
     ...(cacert && { cacert }),
     insecure: resolveBoolean(read.get('insecure'), false),
     allowInsecureHttp: resolveBoolean(read.fromInput('allow-insecure-http'), false)
+  }
+}
+
+/** What a job that uses a shared token still decides itself: where later steps go, how to connect. */
+export type JobSettings = Pick<ActionConfig, 'region' | 'regionFrom' | 'interface' | 'exportEnv' | 'timing' | 'tls'>
+
+export function resolveJobSettings(source: ConfigSource): JobSettings {
+  const read = new Reader(source, source.file)
+  const regionValue = read.get('region')
+  const endpointInterface = resolveInterface(read.get('interface'))
+  return {
+    ...(regionValue !== undefined && { region: regionValue.value, regionFrom: regionValue.from }),
+    ...(endpointInterface !== undefined && { interface: endpointInterface }),
+    exportEnv: resolveBoolean(read.fromInput('export-env'), true),
+    timing: resolveTiming(source),
+    tls: resolveTls(read, source)
   }
 }
 

@@ -64,6 +64,23 @@ export class Keystone {
     return this.retrying(() => this.revokeOnce(token))
   }
 
+  /** Asks Keystone whether a token is still valid (itself as the credential): one GET. */
+  validate(token: string): Promise<boolean> {
+    return this.retrying(() => this.validateOnce(token))
+  }
+
+  private async validateOnce(token: string): Promise<boolean> {
+    const url = `${this.authUrl}/auth/tokens?nocatalog`
+    const response = await this.exchange('validate the token', {
+      method: 'GET',
+      url,
+      headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
+    })
+    if (response.status === 200) return true
+    if (response.status === 401 || response.status === 404) return false
+    throw new KeystoneError(`Keystone answered ${statusText(response)} to the validation at ${url}${keystoneMessage(response, ': ')}.`, statusFailure(response))
+  }
+
   private retrying<T>(attempt: () => Promise<T>): Promise<T> {
     return this.options.retry ? withRetries(attempt, this.options.retry) : attempt()
   }

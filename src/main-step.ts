@@ -1,6 +1,20 @@
 import { authRequestBody } from './auth-request.js'
 import { catalogRegions, checkRegion, endpointsFor } from './catalog.js'
-import { resolveConfig, secretValues, type ActionConfig, type ConfigSource, type CredentialFile, type InputName, type Timing } from './config.js'
+import {
+  resolveConfig,
+  resolveJobSettings,
+  resolveSharing,
+  secretValues,
+  type ActionConfig,
+  type ConfigSource,
+  type CredentialFile,
+  type InputName,
+  type SharingSettings,
+  type Timing
+} from './config.js'
+import { KeystoneError, UserError } from './errors.js'
+import { SharedTokenTooOld, type SharedTokenPayload } from './share.js'
+import { openShared, revokeShared, sealForOutput, tokenOf } from './share-step.js'
 import { loadCredentialFile } from './credential-files.js'
 import { nodeFiles, type StepFiles } from './files.js'
 import { tokenSummary } from './summary.js'
@@ -9,7 +23,7 @@ import { failStep, type Core } from './core.js'
 import { tokenEnvironment } from './environment.js'
 import { Keystone, type Token } from './keystone.js'
 import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
-import { forgetToken, saveToken } from './state.js'
+import { forgetToken, saveToken, type SavedToken } from './state.js'
 import { checkIssuedToken, describeScope, shown } from './token-checks.js'
 import { formatDuration, formatTime } from './time.js'
 
@@ -39,10 +53,9 @@ export function keystoneFor(authUrl: string, timing: Timing, context: StepContex
   })
 }
 
-/** The main step: log in once, mask, hand the token to later steps, keep it for the post step. */
+/** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
-  const { core, env, now = () => new Date() } = context
-  const files = context.files ?? nodeFiles(env)
+  const { core, env } = context
   const source: ConfigSource = {
     // Secrets keep their inner spaces; the config module trims what may be trimmed.
     input: (name: InputName) => core.getInput(name, { trimWhitespace: false }),
@@ -51,12 +64,29 @@ export async function runMain(context: StepContext): Promise<void> {
   // Before anything can print: the secrets the step can read, whether or not it will use them.
   const masked = new Set(secretValues(source))
   for (const secret of masked) core.setSecret(secret)
+  try {
+    const sharing = resolveSharing(source)
+    if (sharing.sharedToken && (await useSharedToken(context, source, sharing))) return
+    await issueToken(context, source, sharing, masked)
+  } catch (error) {
+    failStep(core, error)
+  }
+}
 
+/** Logs in with this job's credentials; as a producer, also seals the token for the other jobs. */
+async function issueToken(context: StepContext, source: ConfigSource, sharing: SharingSettings, masked: Set<string>): Promise<void> {
+  const { core, env, now = () => new Date() } = context
+  const files = context.files ?? nodeFiles(env)
   let keystone: Keystone | undefined
   let issued: Token | undefined
   try {
     const file = loadCredentialFile(source, files)
-    if (file) for (const secret of secretValues({ ...source, file })) if (!masked.has(secret)) core.setSecret(secret)
+    if (file) {
+      for (const secret of secretValues({ ...source, file })) {
+        if (!masked.has(secret)) core.setSecret(secret)
+        masked.add(secret)
+      }
+    }
     const config = resolveConfig({ ...source, ...(file && { file }) })
     for (const line of config.overrides) core.info(line)
     for (const warning of configWarnings(config, env, file)) core.warning(warning)
@@ -67,23 +97,30 @@ export async function runMain(context: StepContext): Promise<void> {
     const wantCatalog = config.region !== undefined
     issued = await keystone.issue(authRequestBody(config.credentials, config.scope), { catalog: wantCatalog })
     core.setSecret(issued.value)
+    const producer = sharing.key !== undefined && !sharing.sharedToken
     // Saved at once: from here on, whatever happens, the post step can revoke it.
-    saveToken(core, {
+    const saved: SavedToken = {
       token: issued.value,
       authUrl: config.authUrl,
       expiresAt: issued.expiresAt.toISOString(),
       revoke: config.revoke,
       ...(tls.caFile !== undefined && { caFile: tls.caFile }),
       ...(tls.insecure && { insecure: true })
-    })
+    }
+    saveToken(core, saved)
 
     checkIssuedToken(issued, config.scope, now())
+    checkMinValidity(issued, sharing, now())
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
     setOutputs(core, issued, config)
-    if (config.exportEnv) {
-      for (const [name, value] of Object.entries(tokenEnvironment(config, issued, tls))) core.exportVariable(name, value)
+    if (producer) {
+      core.setOutput('shared-token', sealForOutput(issued, config, sharing, env, masked, now()))
+      // The other jobs of the run use it after this one ends: the revoker job revokes it.
+      saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
+    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls))
     core.info(summary(issued, config, now()))
+    if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv) {
       core.warning(
         'This token comes from an application credential, and Keystone refuses to exchange such a token for another one: the `openstack` CLI (OS_AUTH_TYPE=v3token) cannot use it. Tools that send OS_TOKEN as it is (curl, admin_token) can.'
@@ -92,8 +129,76 @@ export async function runMain(context: StepContext): Promise<void> {
     await writeJobSummary(context, issued, config)
   } catch (error) {
     if (issued && keystone) await revokeAfterFailure(core, keystone, issued.value)
-    failStep(core, error)
+    throw error
   }
+}
+
+/**
+ * Takes the token a producer job shared: no Keystone request unless `validate` asks for one.
+ * Returns false when the token expires too soon and this job has credentials to log in itself.
+ */
+async function useSharedToken(context: StepContext, source: ConfigSource, sharing: SharingSettings): Promise<boolean> {
+  const { core, env, now = () => new Date() } = context
+  const files = context.files ?? nodeFiles(env)
+  let payload: SharedTokenPayload
+  try {
+    payload = openShared(sharing, env, now())
+  } catch (error) {
+    if (!(error instanceof SharedTokenTooOld)) throw error
+    if (sharing.revokeShared) {
+      core.info('The shared token has already expired: nothing to revoke.')
+      return true
+    }
+    if (!hasCredentials(source, files)) throw error
+    core.info(`${error.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
+    return false
+  }
+  core.setSecret(payload.token)
+  const settings = resolveJobSettings(source)
+  const tls = prepareTls(settings.tls, files)
+  const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls)
+  if (sharing.revokeShared) {
+    await revokeShared(core, keystone, payload, now())
+    return true
+  }
+  if (sharing.validate && !(await keystone.validate(payload.token))) {
+    throw new UserError('The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.')
+  }
+  const token = tokenOf(payload)
+  const config = { authUrl: payload.authUrl, ...settings, region: settings.region ?? payload.region, interface: settings.interface ?? payload.interface }
+  // Not this job's to revoke: its revoker job does, once every consumer is done.
+  saveToken(core, { token: token.value, authUrl: payload.authUrl, expiresAt: payload.expiresAt, revoke: false, keptBecause: 'shared by another job: its revoker job revokes it' })
+  setOutputs(core, token, config)
+  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
+  core.info(
+    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now().getTime())}); ${sharing.validate ? 'checked with Keystone' : 'no Keystone request'}.`
+  )
+  return true
+}
+
+function hasCredentials(source: ConfigSource, files: StepFiles): boolean {
+  try {
+    const file = loadCredentialFile(source, files)
+    resolveConfig({ ...source, ...(file && { file }) })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A Keystone whose tokens live shorter than the job needs is worth knowing before the job starts. */
+function checkMinValidity(token: Token, sharing: SharingSettings, now: Date): void {
+  if (sharing.minValidityMs === undefined) return
+  const left = token.expiresAt.getTime() - now.getTime()
+  if (left < sharing.minValidityMs) {
+    throw new KeystoneError(
+      `Keystone's token expires at ${formatTime(token.expiresAt)}, in ${formatDuration(left)}, sooner than min-validity ${formatDuration(sharing.minValidityMs)}: this cloud's tokens live shorter than that, so split the job or lower min-validity.`
+    )
+  }
+}
+
+function exportToken(core: Core, environment: Record<string, string>): void {
+  for (const [name, value] of Object.entries(environment)) core.exportVariable(name, value)
 }
 
 function regionSource(config: ActionConfig): string {
@@ -126,7 +231,7 @@ async function writeJobSummary(context: StepContext, token: Token, config: Actio
   }
 }
 
-function setOutputs(core: Core, token: Token, config: ActionConfig): void {
+function setOutputs(core: Core, token: Token, config: Pick<ActionConfig, 'region' | 'interface'>): void {
   core.setOutput('token', token.value)
   core.setOutput('expires-at', token.expiresAt.toISOString())
   core.setOutput('issued-at', token.issuedAt.toISOString())

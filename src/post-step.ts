@@ -20,7 +20,7 @@ export async function runPost(context: StepContext): Promise<void> {
     core.setSecret(saved.token)
     const expiresAt = new Date(saved.expiresAt)
     if (!saved.revoke) {
-      core.info(`Token left valid until ${formatTime(expiresAt)} (revoke: false).`)
+      core.info(`Token left valid until ${formatTime(expiresAt)} (${saved.keptBecause ?? 'revoke: false'}).`)
       return
     }
     if (!Number.isNaN(expiresAt.getTime()) && expiresAt.getTime() <= now().getTime()) {

@@ -68,6 +68,11 @@ export interface UnsealOptions {
   minValidityMs?: number
 }
 
+/** A shared token that opened fine but expires too soon: a consumer with credentials can log in itself. */
+export class SharedTokenTooOld extends UserError {
+  override name = 'SharedTokenTooOld'
+}
+
 export const SHARE_FORMAT = 'ost1'
 
 /** `openssl rand -base64 32` gives 44; a floor that catches placeholders and short passwords. */
@@ -163,11 +168,11 @@ export function unsealSharedToken(sealed: string, key: string, binding: ShareBin
   const expiresAt = parseKeystoneTime(payload.expiresAt)!
   const left = expiresAt.getTime() - now.getTime()
   if (left <= 0) {
-    throw new UserError(`The shared token expired at ${formatTime(expiresAt)} (now ${formatTime(now)}): ${RERUN}.`)
+    throw new SharedTokenTooOld(`The shared token expired at ${formatTime(expiresAt)} (now ${formatTime(now)}): ${RERUN}.`)
   }
   const minValidityMs = options.minValidityMs ?? 0
   if (left < minValidityMs) {
-    throw new UserError(
+    throw new SharedTokenTooOld(
       `The shared token expires at ${formatTime(expiresAt)}, in ${formatDuration(left)}, sooner than min-validity ${formatDuration(minValidityMs)}: ${RERUN}, or lower min-validity.`
     )
   }

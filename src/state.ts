@@ -11,6 +11,8 @@ export interface SavedToken {
   /** The private CA's file, when there is one, and whether verification is off. */
   caFile?: string
   insecure?: boolean
+  /** Why the post step leaves it valid, when it does (default: revoke: false). */
+  keptBecause?: string
 }
 
 export interface StateStore {
@@ -18,7 +20,15 @@ export interface StateStore {
   getState(name: string): string
 }
 
-const KEYS = { token: 'token', authUrl: 'auth-url', expiresAt: 'expires-at', revoke: 'revoke', caFile: 'ca-file', insecure: 'insecure' } as const
+const KEYS = {
+  token: 'token',
+  authUrl: 'auth-url',
+  expiresAt: 'expires-at',
+  revoke: 'revoke',
+  caFile: 'ca-file',
+  insecure: 'insecure',
+  keptBecause: 'kept-because'
+} as const
 
 export function saveToken(store: StateStore, saved: SavedToken): void {
   store.saveState(KEYS.authUrl, saved.authUrl)
@@ -26,6 +36,7 @@ export function saveToken(store: StateStore, saved: SavedToken): void {
   store.saveState(KEYS.revoke, String(saved.revoke))
   if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
   if (saved.insecure) store.saveState(KEYS.insecure, 'true')
+  if (saved.keptBecause) store.saveState(KEYS.keptBecause, saved.keptBecause)
   // The token last: a post step that sees it also sees where and until when it is valid.
   store.saveState(KEYS.token, saved.token)
 }
@@ -44,6 +55,7 @@ export function loadToken(store: StateStore): SavedToken | undefined {
     expiresAt: store.getState(KEYS.expiresAt),
     revoke: store.getState(KEYS.revoke) !== 'false',
     ...(store.getState(KEYS.caFile) && { caFile: store.getState(KEYS.caFile) }),
-    ...(store.getState(KEYS.insecure) === 'true' && { insecure: true })
+    ...(store.getState(KEYS.insecure) === 'true' && { insecure: true }),
+    ...(store.getState(KEYS.keptBecause) && { keptBecause: store.getState(KEYS.keptBecause) })
   }
 }

@@ -1,0 +1,150 @@
+import nock from 'nock'
+import { runMain } from '../src/main-step.js'
+import { runPost } from '../src/post-step.js'
+import { githubStep, type StepRun } from './helpers/github.js'
+import { DOM2, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
+
+/**
+ * One token for a whole run: a producer job seals it into `shared-token`, consumers open it with
+ * no Keystone request, a revoker job revokes it. Each job is its own process in a real run, so each
+ * test step here gets its own command files.
+ */
+const KEYSTONE = 'https://keystone.test'
+const KEY = 'a-long-random-share-key-0123456789'
+const RUN = { GITHUB_REPOSITORY: 'acme/deploy', GITHUB_REPOSITORY_ID: '42', GITHUB_RUN_ID: '1001', GITHUB_RUN_ATTEMPT: '1' }
+const CREDENTIALS = { 'auth-url': KEYSTONE, 'user-id': USER2.id, password: 'pw-of-user2', 'project-id': PROJ2.id }
+
+const steps: StepRun[] = []
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => {
+  while (steps.length) steps.pop()!.restore()
+  nock.cleanAll()
+})
+afterAll(() => {
+  nock.enableNetConnect()
+  nock.restore()
+})
+
+async function job(inputs: Record<string, string>, env: Record<string, string> = RUN): Promise<StepRun> {
+  // The runner gives every declared input: defaults included.
+  const step = githubStep({ revoke: 'true', 'export-env': 'true', ...inputs })
+  steps.push(step)
+  await runMain({ core: step.core, env })
+  return step
+}
+
+async function produce(): Promise<string> {
+  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+  const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
+  expect(producer.exitCode()).toBe(0)
+  return producer.outputs()['shared-token']!
+}
+
+test('the producer seals the token into shared-token, without the token in clear, and keeps it valid at its end', async () => {
+  const sealed = await produce()
+  expect(sealed).toMatch(/^ost1\.[A-Za-z0-9_.-]+$/)
+  expect(sealed).not.toContain(TOKEN)
+  const producer = steps[0]!
+  expect(producer.state()).toMatchObject({ token: TOKEN, revoke: 'false' })
+  // its post step leaves the token to the revoker
+  const post = githubStep({}, producer.state())
+  steps.push(post)
+  await runPost({ core: post.core, env: RUN })
+  expect(post.lines.filter(l => !l.startsWith('::add-mask::'))).toEqual([
+    expect.stringMatching(/^Token left valid until .* \(shared with the other jobs: the job with revoke-shared: true revokes it\)\.$/)
+  ])
+})
+
+test('a consumer exports what the producer exported, with no Keystone request at all', async () => {
+  const sealed = await produce()
+  const producerEnv = steps[0]!.exported()
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY })
+  expect(consumer.exitCode()).toBe(0)
+  expect(nock.pendingMocks()).toEqual([])
+  expect(consumer.exported()).toEqual(producerEnv)
+  expect(consumer.outputs()).toMatchObject({ token: TOKEN, 'project-id': PROJ2.id, 'domain-id': DOM2.id, 'user-id': USER2.id })
+  expect(consumer.lines[consumer.lines.indexOf(`::add-mask::${TOKEN}`) - 1]).not.toContain(TOKEN)
+  for (const line of consumer.lines) if (!line.startsWith('::add-mask::')) expect(line).not.toContain(TOKEN)
+  expect(consumer.lines.join('\n')).toMatch(/Using the token shared by the producer job: .*no Keystone request\./)
+  expect(consumer.state()).toMatchObject({ revoke: 'false' })
+})
+
+test('a consumer in another matrix region exports its own region', async () => {
+  const sealed = await produce()
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, region: 'SBG5' })
+  expect(consumer.exported().OS_REGION_NAME).toBe('SBG5')
+})
+
+test('validate: true asks Keystone once', async () => {
+  const sealed = await produce()
+  const check = nock(KEYSTONE).get('/v3/auth/tokens?nocatalog').matchHeader('x-subject-token', TOKEN).reply(200, tokenBody())
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true' })
+  expect(check.isDone()).toBe(true)
+  expect(consumer.exitCode()).toBe(0)
+})
+
+test('validate: true with a revoked token fails clearly and exports nothing', async () => {
+  const sealed = await produce()
+  nock(KEYSTONE).get('/v3/auth/tokens?nocatalog').reply(404, {})
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true' })
+  expect(consumer.exitCode()).toBe(1)
+  expect(consumer.lines.filter(l => l.startsWith('::error::'))).toEqual([expect.stringMatching(/^::error::The shared token is no longer valid at Keystone/)])
+  expect(consumer.exported()).toEqual({})
+})
+
+test('the revoker revokes the shared token with one DELETE and exports nothing', async () => {
+  const sealed = await produce()
+  const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
+  const revoker = await job({ 'shared-token': sealed, 'share-key': KEY, 'revoke-shared': 'true' })
+  expect(revoked.isDone()).toBe(true)
+  expect(revoker.exitCode()).toBe(0)
+  expect(revoker.exported()).toEqual({})
+  expect(revoker.lines).toContain('Shared token revoked.')
+})
+
+test('a wrong key, another run: one clear error each, nothing exported', async () => {
+  const sealed = await produce()
+  const wrongKey = await job({ 'shared-token': sealed, 'share-key': 'another-long-share-key-9876543210' })
+  expect(wrongKey.lines.find(l => l.startsWith('::error::'))).toMatch(/does not open with this `share-key`/)
+  const otherRun = await job({ 'shared-token': sealed, 'share-key': KEY }, { ...RUN, GITHUB_RUN_ID: '1002' })
+  expect(otherRun.lines.find(l => l.startsWith('::error::'))).toMatch(/sealed in run 1001 .* this is run 1002/)
+  for (const step of [wrongKey, otherRun]) {
+    expect(step.exitCode()).toBe(1)
+    expect(step.exported()).toEqual({})
+  }
+})
+
+test('shared-token without share-key', async () => {
+  const consumer = await job({ 'shared-token': 'ost1.x' })
+  expect(consumer.lines).toEqual(['::error::`shared-token` needs `share-key`, the secret it was sealed with: set it from the same repository secret as in the producer job.'])
+})
+
+test('min-validity: a consumer with credentials logs in itself when the shared token expires too soon', async () => {
+  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
+  const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
+  const sealed = producer.outputs()['shared-token']!
+  const own = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
+  const consumer = await job({ ...CREDENTIALS, 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
+  expect(own.isDone()).toBe(true)
+  expect(consumer.exitCode()).toBe(0)
+  expect(consumer.lines.join('\n')).toMatch(/sooner than min-validity 2 h: logging in with this job's own credentials instead\./)
+  // its own token is its own to revoke
+  expect(consumer.state().revoke).toBe('true')
+})
+
+test('min-validity: without credentials, the consumer fails early', async () => {
+  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
+  const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
+  expect(consumer.exitCode()).toBe(1)
+  expect(consumer.lines.find(l => l.startsWith('::error::'))).toMatch(/sooner than min-validity 2 h/)
+})
+
+test('min-validity on a login: a cloud whose tokens live shorter is reported, and the token revoked', async () => {
+  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
+  const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+  const step = await job({ ...CREDENTIALS, 'min-validity': '2h' })
+  expect(step.exitCode()).toBe(1)
+  expect(revoked.isDone()).toBe(true)
+  expect(step.lines.find(l => l.startsWith('::error::'))).toMatch(/sooner than min-validity 2 h: this cloud's tokens live shorter than that/)
+})

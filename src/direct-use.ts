@@ -1,0 +1,250 @@
+import * as path from 'node:path'
+import { renderKeyringShim, SHIM_MARKER } from './direct-use/keyring-shim.js'
+
+/**
+ * Direct token use: the steps after the action use the job's token AS IT IS, with no Keystone
+ * request per `openstack` command, instead of exchanging it for a new token on every command
+ * (`OS_AUTH_TYPE=v3token`, which costs one POST /v3/auth/tokens per command, about nine per command
+ * in the token's last two minutes, and fails with 403 for a token from an application credential).
+ *
+ * How: openstacksdk, through which the CLI, Ansible's openstack.cloud and scripts authenticate, can
+ * load a token response (token + catalog) from its "auth cache" before it would log in. This module
+ * prepares that cache for the job's token:
+ *   - `<runnerTemp>/openstack-token/token-state.json` (0600): `{"auth_token": …, "body": …}`, what
+ *     keystoneauth's get_auth_state() would save, from the raw body of POST /v3/auth/tokens;
+ *   - `<runnerTemp>/openstack-token/python/keyring.py`: a `keyring` module on PYTHONPATH that hands
+ *     that state to openstacksdk (see direct-use/keyring-shim.ts), with or without the real keyring
+ *     package installed;
+ *   - `<runnerTemp>/openstack-token/secure.json`: `{"cache": {"auth": true}}`, read through
+ *     OS_CLIENT_SECURE_FILE, which merges into whatever clouds.yaml is found.
+ * The usual token variables (OS_TOKEN, OS_AUTH_TYPE=v3token, the scope, …: tokenEnvironment) stay
+ * as they are, so any tool or Python that does not take the cache falls back to exchanging the
+ * token, exactly as without this module.
+ *
+ * Pure: it computes what to write and export; the caller writes the files (writeSetupFiles) before
+ * exporting the variables.
+ */
+
+export interface DirectUseInput {
+  /** The token (X-Subject-Token). */
+  token: string
+  /** The parsed JSON body of POST /v3/auth/tokens, issued WITH its catalog (no ?nocatalog). */
+  tokenBody: unknown
+  /** Keystone's v3 URL, as exported in OS_AUTH_URL. */
+  authUrl: string
+  /** OS_REGION_NAME as exported, if any: only used to check the catalog and describe the endpoints. */
+  region?: string
+  /** OS_INTERFACE as exported, if any (default `public`, like the clients). */
+  interface?: string
+  /** RUNNER_TEMP: the files go to `<runnerTemp>/openstack-token/`. */
+  runnerTemp: string
+  /**
+   * The variables of the job as the main step sees them (process.env): PYTHONPATH is extended, not
+   * replaced, and an OS_CLIENT_SECURE_FILE of the user's is left alone.
+   */
+  env?: Readonly<Record<string, string | undefined>>
+  /** Path syntax of the runner: `win32` joins with `\` and separates PYTHONPATH with `;`. Default posix. */
+  platform?: 'posix' | 'win32'
+}
+
+export interface DirectUseFile {
+  path: string
+  content: string
+  /** File mode; parent directories are created 0700. */
+  mode: number
+}
+
+/** One endpoint of the catalog that a client will use for the region and interface given. */
+export interface CatalogEndpoint {
+  type: string
+  name?: string
+  url: string
+  region?: string
+  interface: string
+}
+
+export interface DirectUseSetup {
+  /** To export AFTER tokenEnvironment()'s variables (same GITHUB_ENV), once the files are written. */
+  env: Record<string, string>
+  /** To write before exporting (writeSetupFiles). The state file holds the token: mode 0600. */
+  files: DirectUseFile[]
+  /** The directory holding the files: the post step may delete it once the token is revoked. */
+  directory: string
+  /** The endpoints the clients will reach directly, for the log. */
+  endpoints: CatalogEndpoint[]
+  /** Sentences for the log: what was set up, what will not work and why. Warnings start with "Warning:". */
+  notes: string[]
+}
+
+/** The input cannot be used for direct use (a programming error of the caller, or a body that is not a token). */
+export class DirectUseError extends Error {
+  override name = 'DirectUseError'
+}
+
+export const DIRECTORY_NAME = 'openstack-token'
+export const STATE_FILE_NAME = 'token-state.json'
+export const SECURE_FILE_NAME = 'secure.json'
+export const PYTHON_DIR_NAME = 'python'
+
+type Json = Record<string, unknown>
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** The `token` object of a token body, with its catalog, or a DirectUseError saying what is missing. */
+function tokenDocument(body: unknown): Json & { catalog: unknown[] } {
+  if (!isObject(body) || !isObject(body.token)) {
+    throw new DirectUseError('Direct token use needs the body of Keystone\'s token response ({"token": {…}}); got something else.')
+  }
+  const token = body.token
+  if (!Array.isArray(token.catalog)) {
+    throw new DirectUseError(
+      'Direct token use needs the token\'s service catalog, and this token response has none: issue the token without ?nocatalog.'
+    )
+  }
+  if (!text(token.expires_at)) throw new DirectUseError('The token response has no expires_at.')
+  return token as Json & { catalog: unknown[] }
+}
+
+/**
+ * The endpoints of a catalog for a region and interface, chosen as keystoneauth chooses them
+ * (interface `public` by default; with no region, any region; the first match per service type).
+ * Keystone has already put the project id into `%(project_id)s` URLs of a token's catalog.
+ */
+export function catalogEndpoints(catalog: unknown, options: { region?: string; interface?: string } = {}): CatalogEndpoint[] {
+  const wantedInterface = normalizeInterface(options.interface)
+  const region = options.region?.trim() || undefined
+  const found: CatalogEndpoint[] = []
+  if (!Array.isArray(catalog)) return found
+  for (const service of catalog) {
+    if (!isObject(service) || !text(service.type) || !Array.isArray(service.endpoints)) continue
+    for (const endpoint of service.endpoints) {
+      if (!isObject(endpoint) || !text(endpoint.url)) continue
+      if (normalizeInterface(text(endpoint.interface)) !== wantedInterface) continue
+      const endpointRegion = text(endpoint.region_id) ?? text(endpoint.region)
+      if (region !== undefined && endpointRegion !== region) continue
+      found.push({
+        type: service.type as string,
+        ...(text(service.name) && { name: service.name as string }),
+        url: endpoint.url as string,
+        ...(endpointRegion && { region: endpointRegion }),
+        interface: wantedInterface
+      })
+      break
+    }
+  }
+  return found
+}
+
+/** `publicURL` (v2 style) and `public` are the same interface for keystoneauth. */
+function normalizeInterface(value: string | undefined): string {
+  const trimmed = (value ?? '').trim().toLowerCase()
+  if (trimmed === '') return 'public'
+  return trimmed.endsWith('url') ? trimmed.slice(0, -3) : trimmed
+}
+
+/** Every region named in a catalog, for a helpful message when the region given has no endpoint. */
+function catalogRegions(catalog: unknown[]): string[] {
+  const regions = new Set<string>()
+  for (const service of catalog) {
+    if (!isObject(service) || !Array.isArray(service.endpoints)) continue
+    for (const endpoint of service.endpoints) {
+      const region = isObject(endpoint) ? (text(endpoint.region_id) ?? text(endpoint.region)) : undefined
+      if (region) regions.add(region)
+    }
+  }
+  return [...regions].sort()
+}
+
+/** PYTHONPATH with `entry` first, once, and the job's own entries after it, in their order. */
+export function prependPath(entry: string, existing: string | undefined, delimiter: string): string {
+  const rest = (existing ?? '').split(delimiter).filter(part => part !== '' && part !== entry)
+  return [entry, ...rest].join(delimiter)
+}
+
+export function directUseSetup(input: DirectUseInput): DirectUseSetup {
+  if (!text(input.token)) throw new DirectUseError('Direct token use needs the token.')
+  if (!text(input.runnerTemp)) throw new DirectUseError('Direct token use needs RUNNER_TEMP, where the token state is written.')
+  const token = tokenDocument(input.tokenBody)
+  const paths = input.platform === 'win32' ? path.win32 : path.posix
+  const delimiter = input.platform === 'win32' ? ';' : ':'
+  const env = input.env ?? {}
+
+  const directory = paths.join(input.runnerTemp, DIRECTORY_NAME)
+  const pythonDir = paths.join(directory, PYTHON_DIR_NAME)
+  const stateFile = paths.join(directory, STATE_FILE_NAME)
+  const secureFile = paths.join(directory, SECURE_FILE_NAME)
+
+  const files: DirectUseFile[] = [
+    // keystoneauth's own auth-state format: what BaseIdentityPlugin.get_auth_state() returns.
+    { path: stateFile, content: JSON.stringify({ auth_token: input.token, body: input.tokenBody }), mode: 0o600 },
+    { path: paths.join(pythonDir, 'keyring.py'), content: renderKeyringShim(stateFile), mode: 0o644 },
+    {
+      path: paths.join(pythonDir, SHIM_MARKER),
+      content: 'Marks the keyring shim of the openstack-token action (other copies skip this directory).\n',
+      mode: 0o644
+    },
+    { path: secureFile, content: `${JSON.stringify({ cache: { auth: true } })}\n`, mode: 0o644 }
+  ]
+
+  const notes: string[] = []
+  const exported: Record<string, string> = { PYTHONPATH: prependPath(pythonDir, env.PYTHONPATH, delimiter) }
+  const userSecureFile = env.OS_CLIENT_SECURE_FILE?.trim()
+  if (userSecureFile && userSecureFile !== secureFile) {
+    notes.push(
+      `Warning: OS_CLIENT_SECURE_FILE is set (${userSecureFile}) and is left as it is: the token is used as it is only if that file says cache: {auth: true}; otherwise each command exchanges it as with token-use: exchange.`
+    )
+  } else {
+    exported.OS_CLIENT_SECURE_FILE = secureFile
+  }
+
+  const endpoints = catalogEndpoints(token.catalog, { region: input.region, interface: input.interface })
+  const wanted = `${normalizeInterface(input.interface)} endpoints${input.region?.trim() ? ` in region ${input.region.trim()}` : ''}`
+  if (token.catalog.length === 0) {
+    notes.push('Warning: the token\'s catalog is empty: Keystone lists no service this token may use, so service commands will fail.')
+  } else if (endpoints.length === 0) {
+    const regions = catalogRegions(token.catalog)
+    notes.push(
+      `Warning: the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${regions.join(', ')})` : ''}: service commands will fail; check region and interface.`
+    )
+  } else {
+    notes.push(`openstack and openstacksdk use the token as it is, with its catalog (${wanted}): ${endpoints.map(e => e.type).join(', ')}.`)
+    const identity = endpoints.find(e => e.type === 'identity')
+    if (identity && stripSlash(identity.url) !== stripSlash(input.authUrl) && stripSlash(identity.url) !== stripSlash(input.authUrl).replace(/\/v3$/, '')) {
+      notes.push(`Identity commands go to the catalog's identity endpoint ${identity.url}, not to ${input.authUrl}.`)
+    }
+  }
+  if (text(env.PYTHONPATH)) notes.push(`PYTHONPATH keeps the job's entries after the shim directory ${pythonDir}.`)
+  notes.push(
+    'A step whose env replaces PYTHONPATH, or a Python started with -E or -I, does not see the shim: its commands exchange the token (one Keystone request each; 403 for an application credential\'s token).'
+  )
+
+  return { env: exported, files, directory, endpoints, notes }
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
+/** What writeSetupFiles needs of node:fs (injected, so this module does no I/O of its own). */
+export interface SetupFs {
+  mkdirSync(path: string, options: { recursive: true; mode: number }): unknown
+  writeFileSync(path: string, data: string, options: { mode: number }): void
+  chmodSync(path: string, mode: number): void
+}
+
+/** Writes the files of a setup: parent directories 0700, each file with its mode (also when it existed). */
+export function writeSetupFiles(files: readonly DirectUseFile[], fs: SetupFs, platform: 'posix' | 'win32' = 'posix'): void {
+  const paths = platform === 'win32' ? path.win32 : path.posix
+  for (const file of files) {
+    fs.mkdirSync(paths.dirname(file.path), { recursive: true, mode: 0o700 })
+    fs.writeFileSync(file.path, file.content, { mode: file.mode })
+    // writeFileSync applies the mode only to a new file: a leftover of an earlier run keeps its own.
+    fs.chmodSync(file.path, file.mode)
+  }
+}

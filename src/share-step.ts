@@ -1,0 +1,92 @@
+import type { ActionConfig, SharingSettings } from './config.js'
+import type { Core } from './core.js'
+import { UserError } from './errors.js'
+import type { Keystone, Token } from './keystone.js'
+import { sealSharedToken, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from './share.js'
+
+/**
+ * One token for a whole workflow run: a producer job seals it into its `shared-token` output,
+ * consumer jobs unseal it (no Keystone request), a final job revokes it. GitHub drops job outputs
+ * that contain a secret, so the token travels encrypted with the `share-key` secret, bound to this
+ * repository and run.
+ */
+
+export function shareBinding(env: Readonly<Record<string, string | undefined>>): ShareBinding {
+  return {
+    repository: env.GITHUB_REPOSITORY ?? '',
+    runId: env.GITHUB_RUN_ID ?? '',
+    ...(env.GITHUB_REPOSITORY_ID && { repositoryId: env.GITHUB_REPOSITORY_ID }),
+    ...(env.GITHUB_RUN_ATTEMPT && { runAttempt: env.GITHUB_RUN_ATTEMPT })
+  }
+}
+
+export function payloadOf(token: Token, config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>): SharedTokenPayload {
+  return {
+    token: token.value,
+    authUrl: config.authUrl,
+    expiresAt: token.expiresAt.toISOString(),
+    issuedAt: token.issuedAt.toISOString(),
+    userId: token.user.id,
+    methods: token.methods,
+    scope: {
+      ...(token.project && {
+        projectId: token.project.id,
+        ...(token.project.name !== undefined && { projectName: token.project.name }),
+        ...(token.project.domain && { projectDomainId: token.project.domain.id })
+      }),
+      ...(token.domain && { domainId: token.domain.id, ...(token.domain.name !== undefined && { domainName: token.domain.name }) }),
+      ...(token.system && { system: true })
+    },
+    ...(config.region !== undefined && { region: config.region }),
+    ...(config.interface !== undefined && { interface: config.interface })
+  }
+}
+
+/** The token as the main step would have received it from Keystone. */
+export function tokenOf(payload: SharedTokenPayload): Token {
+  const { scope } = payload
+  return {
+    value: payload.token,
+    issuedAt: new Date(payload.issuedAt),
+    expiresAt: new Date(payload.expiresAt),
+    methods: payload.methods ?? [],
+    user: { id: payload.userId },
+    ...(scope.projectId && {
+      project: {
+        id: scope.projectId,
+        ...(scope.projectName !== undefined && { name: scope.projectName }),
+        ...(scope.projectDomainId && { domain: { id: scope.projectDomainId } })
+      }
+    }),
+    ...(scope.domainId && { domain: { id: scope.domainId, ...(scope.domainName !== undefined && { name: scope.domainName }) } }),
+    system: scope.system === true
+  }
+}
+
+/**
+ * Seals the token for the output. GitHub refuses an output in which any masked value appears, and
+ * a random envelope could contain a short masked secret by chance: seal again in that case.
+ */
+export function sealForOutput(token: Token, config: ActionConfig, sharing: SharingSettings, env: Readonly<Record<string, string | undefined>>, masked: ReadonlySet<string>, now: Date): string {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const sealed = sealSharedToken(payloadOf(token, config), sharing.key!, shareBinding(env), now)
+    if (![...masked].some(secret => sealed.includes(secret))) return sealed
+  }
+  throw new UserError('The shared token kept containing one of the masked secrets, so GitHub would drop the output: use a longer password or secret.')
+}
+
+export function openShared(sharing: SharingSettings, env: Readonly<Record<string, string | undefined>>, now: Date): SharedTokenPayload {
+  return unsealSharedToken(sharing.sharedToken!, sharing.key!, shareBinding(env), now, {
+    ...(sharing.minValidityMs !== undefined && { minValidityMs: sharing.minValidityMs })
+  })
+}
+
+/** The final job: revoke the shared token, once every consumer is done with it. */
+export async function revokeShared(core: Core, keystone: Keystone, payload: SharedTokenPayload, now: Date): Promise<void> {
+  if (new Date(payload.expiresAt).getTime() <= now.getTime()) {
+    core.info('The shared token has already expired: nothing to revoke.')
+    return
+  }
+  const result = await keystone.revoke(payload.token)
+  core.info(result === 'revoked' ? 'Shared token revoked.' : 'Shared token already revoked or expired: nothing to do.')
+}
