@@ -215,7 +215,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   } else {
     notes.push(`openstack and openstacksdk use the token as it is, with its catalog (${wanted}): ${endpoints.map(e => e.type).join(', ')}.`)
     const identity = endpoints.find(e => e.type === 'identity')
-    if (identity && stripSlash(identity.url) !== stripSlash(input.authUrl) && stripSlash(identity.url) !== stripSlash(input.authUrl).replace(/\/v3$/, '')) {
+    if (identity && versionless(identity.url) !== versionless(input.authUrl)) {
       notes.push(`Identity commands go to the catalog's identity endpoint ${identity.url}, not to ${input.authUrl}.`)
     }
   }
@@ -227,8 +227,9 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   return { env: exported, files, directory, endpoints, notes }
 }
 
-function stripSlash(url: string): string {
-  return url.replace(/\/+$/, '')
+/** A Keystone URL without its trailing slash and /v3, for comparing catalog and auth-url. */
+function versionless(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/v3$/, '')
 }
 
 /** What writeSetupFiles needs of node:fs (injected, so this module does no I/O of its own). */
@@ -243,8 +244,13 @@ export function writeSetupFiles(files: readonly DirectUseFile[], fs: SetupFs, pl
   const paths = platform === 'win32' ? path.win32 : path.posix
   for (const file of files) {
     fs.mkdirSync(paths.dirname(file.path), { recursive: true, mode: 0o700 })
+    // writeFileSync applies the mode only to a new file: a leftover of an earlier run keeps its own,
+    // so restrict it before the token goes in.
+    try {
+      fs.chmodSync(file.path, file.mode)
+    } catch {
+      // no such file yet: writeFileSync creates it with the mode
+    }
     fs.writeFileSync(file.path, file.content, { mode: file.mode })
-    // writeFileSync applies the mode only to a new file: a leftover of an earlier run keeps its own.
-    fs.chmodSync(file.path, file.mode)
   }
 }

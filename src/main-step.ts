@@ -9,49 +9,22 @@ import {
   type ConfigSource,
   type CredentialFile,
   type InputName,
-  type SharingSettings,
-  type Timing
+  type SharingSettings
 } from './config.js'
 import { KeystoneError, UserError } from './errors.js'
 import { SharedTokenTooOld, type SharedTokenPayload } from './share.js'
 import { openShared, revokeShared, sealForOutput, tokenOf } from './share-step.js'
 import { loadCredentialFile } from './credential-files.js'
 import { nodeFiles, type StepFiles } from './files.js'
+import { keystoneFor, type StepContext } from './step-context.js'
 import { tokenSummary } from './summary.js'
-import { prepareTls, type PreparedTls } from './tls.js'
+import { prepareTls } from './tls.js'
 import { failStep, type Core } from './core.js'
 import { tokenEnvironment } from './environment.js'
 import { Keystone, type Token } from './keystone.js'
-import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
 import { forgetToken, saveToken, type SavedToken } from './state.js'
 import { checkIssuedToken, describeScope, shown } from './token-checks.js'
 import { formatDuration, formatTime } from './time.js'
-
-export interface StepContext {
-  core: Core
-  env: Readonly<Record<string, string | undefined>>
-  now?: () => Date
-  /** Replaces the `timeout` input: the deadline of each Keystone request. */
-  timeoutMs?: number
-  /** What the retry policy reads the time from and sleeps on. */
-  clock?: RetryClock
-  /** Files read (clouds.yaml, a CA) and written (a CA given as text); default: the real ones. */
-  files?: StepFiles
-}
-
-/** The Keystone client of a step: its deadline per request, TLS trust, and the shared retry policy. */
-export function keystoneFor(authUrl: string, timing: Timing, context: StepContext, tls: Omit<PreparedTls, 'caFile'> = { insecure: false }): Keystone {
-  return new Keystone(authUrl, {
-    timeoutMs: context.timeoutMs ?? timing.timeoutMs,
-    retry: {
-      policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs },
-      clock: context.clock ?? realClock,
-      log: line => context.core.info(line)
-    },
-    ...(tls.ca !== undefined && { ca: tls.ca }),
-    ...(tls.insecure && { insecure: true })
-  })
-}
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {

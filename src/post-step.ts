@@ -1,6 +1,6 @@
 import { DEFAULT_TIMING, resolveTiming, type Timing } from './config.js'
 import { failStep } from './core.js'
-import { keystoneFor, type StepContext } from './main-step.js'
+import { keystoneFor, type StepContext } from './step-context.js'
 import { nodeFiles } from './files.js'
 import { loadToken, type SavedToken } from './state.js'
 import { formatTime } from './time.js'

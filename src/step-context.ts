@@ -1,0 +1,34 @@
+import type { Timing } from './config.js'
+import type { Core } from './core.js'
+import type { StepFiles } from './files.js'
+import { Keystone } from './keystone.js'
+import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
+import type { PreparedTls } from './tls.js'
+
+/** What a step runs with: `@actions/core`, the job's env, and seams for time and files. */
+export interface StepContext {
+  core: Core
+  env: Readonly<Record<string, string | undefined>>
+  now?: () => Date
+  /** Replaces the `timeout` input: the deadline of each Keystone request. */
+  timeoutMs?: number
+  /** What the retry policy reads the time from and sleeps on. */
+  clock?: RetryClock
+  /** Files read (clouds.yaml, a CA) and written (a CA given as text); default: the real ones. */
+  files?: StepFiles
+}
+
+/** The Keystone client of a step: its deadline per request, TLS trust, and the shared retry policy. */
+export function keystoneFor(authUrl: string, timing: Timing, context: StepContext, tls: Omit<PreparedTls, 'caFile'> = { insecure: false }): Keystone {
+  return new Keystone(authUrl, {
+    timeoutMs: context.timeoutMs ?? timing.timeoutMs,
+    retry: {
+      policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs },
+      clock: context.clock ?? realClock,
+      log: line => context.core.info(line)
+    },
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.insecure && { insecure: true })
+  })
+}
+
