@@ -9,4 +9,6 @@ export default {
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/e2e/'],
   collectCoverageFrom: ['src/**/*.ts'],
+  // Property tests and real sockets: generous on a loaded 2-core machine, still bounded.
+  testTimeout: 30_000,
 }

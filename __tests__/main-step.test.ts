@@ -336,6 +336,16 @@ describe('credential files', () => {
 })
 
 describe('rate limits', () => {
+  test('pacing: a matrix job waits for its own slot before its one login', async () => {
+    issues()
+    const sleeps: number[] = []
+    step = githubStep({ revoke: 'true', 'export-env': 'true', 'job-index': '7', 'job-total': '100', 'rate-limit': '60/min burst 2' })
+    await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } })
+    expect(step.exitCode()).toBe(0)
+    expect(sleeps).toEqual([5000])
+    expect(step.lines).toContain("Waiting 5 s for this job's slot (job 8 of 100 at 60/min burst 2).")
+  })
+
   test('a 429 is retried after Retry-After, one log line, then the token is issued', async () => {
     nock(KEYSTONE).post('/v3/auth/tokens').reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
     issues()
@@ -343,8 +353,9 @@ describe('rate limits', () => {
     step = githubStep({ revoke: 'true', 'export-env': 'true' })
     await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } })
     expect(step.exitCode()).toBe(0)
-    expect(sleeps).toEqual([3000])
-    expect(step.lines).toContain('Keystone answered HTTP 429 "Too Many Requests"; retrying in 3 s (attempt 2, as Retry-After asks).')
+    // Retry-After, plus full jitter on top (random 0.5 of the first 2 s bound) so a crowd spreads out
+    expect(sleeps).toEqual([4000])
+    expect(step.lines).toContain('Keystone answered HTTP 429 "Too Many Requests"; retrying in 4 s (attempt 2, Retry-After 3 s plus jitter).')
     expect(step.exported().OS_TOKEN).toBe(TOKEN)
   })
 

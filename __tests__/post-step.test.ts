@@ -76,8 +76,8 @@ test('a 503 is retried, then the revocation goes through', async () => {
   nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
   const clock = fakeClock()
   const run = await post(saved(), {}, clock)
-  expect(clock.sleeps).toEqual([2000])
-  expect(infoLines(run)).toEqual(['Keystone answered HTTP 503; retrying in 2 s (attempt 2, as Retry-After asks).', 'Token revoked.'])
+  expect(clock.sleeps).toEqual([3000])
+  expect(infoLines(run)).toEqual(['Keystone answered HTTP 503; retrying in 3 s (attempt 2, Retry-After 2 s plus jitter).', 'Token revoked.'])
 })
 
 test('max-wait: 0 means one attempt', async () => {

@@ -99,8 +99,8 @@ describe('withRetries', () => {
     expect(lines).toEqual(['Keystone answered HTTP 429; retrying in 1 s (attempt 2).', 'Keystone answered HTTP 429; retrying in 1 s (attempt 3).'])
   })
 
-  test('honours Retry-After over the backoff', async () => {
-    const clock = fakeClock()
+  test('never retries before Retry-After, and adds jitter on top', async () => {
+    const clock = fakeClock([0.25])
     let calls = 0
     await withRetries(
       async () => {
@@ -109,7 +109,7 @@ describe('withRetries', () => {
       },
       { policy: POLICY, clock, log: () => {} }
     )
-    expect(clock.sleeps).toEqual([17_000])
+    expect(clock.sleeps).toEqual([17_000 + 500])
   })
 
   test('does not retry a 401', async () => {
@@ -143,6 +143,32 @@ describe('withRetries', () => {
     expect(calls).toBe(clock.sleeps.length + 1)
     expect(error.message).toMatch(new RegExp(`^Gave up after ${calls} attempts over \\d+ s \\(max-wait 30 s\\)\\. Last answer: HTTP 503$`))
     expect(error.status).toBe(503)
+  })
+
+  test('Retry-After: 0 is waited as 1 s at least, so a refusing server is not hammered', async () => {
+    const clock = fakeClock([0])
+    let calls = 0
+    await withRetries(
+      async () => {
+        if (++calls < 3) throw status(429, '0')
+        return 'ok'
+      },
+      { policy: POLICY, clock, log: () => {} }
+    )
+    expect(clock.sleeps).toEqual([1000, 1000])
+  })
+
+  test('the jitter on top of Retry-After never runs past max-wait', async () => {
+    const clock = fakeClock([0.999])
+    let calls = 0
+    await withRetries(
+      async () => {
+        if (++calls < 2) throw status(429, '9')
+        return 'ok'
+      },
+      { policy: { ...POLICY, maxWaitMs: 10_000 }, clock, log: () => {} }
+    )
+    expect(clock.sleeps).toEqual([10_000])
   })
 
   test('max-wait 0 means a single attempt', async () => {

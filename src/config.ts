@@ -1,5 +1,6 @@
 import { isLoopback, normalizeAuthUrl } from './auth-url.js'
 import { UserError } from './errors.js'
+import { resolvePacing, type Pacing } from './pacing.js'
 import { parseDuration } from './time.js'
 
 /**
@@ -43,7 +44,10 @@ export const INPUT_FALLBACKS = {
   'shared-token': [],
   'min-validity': [],
   validate: [],
-  'revoke-shared': []
+  'revoke-shared': [],
+  'job-index': [],
+  'job-total': [],
+  'rate-limit': []
 } as const satisfies Record<string, readonly string[]>
 
 export type InputName = keyof typeof INPUT_FALLBACKS
@@ -148,6 +152,8 @@ export interface ActionConfig {
   revoke: boolean
   exportEnv: boolean
   timing: Timing
+  /** Wait for this job's slot in the matrix before logging in. */
+  pacing?: Pacing
   tls: TlsSettings
   /** Things the user should hear about that do not stop the step. */
   warnings: string[]
@@ -328,6 +334,11 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
   }
   const authUrl = normalizeAuthUrl(authUrlValue.value, authUrlValue.from)
   const tls = resolveTls(read, source)
+  const pacing = resolvePacing({
+    jobIndex: source.input('job-index'),
+    jobTotal: source.input('job-total'),
+    rateLimit: source.input('rate-limit')
+  })
   if (new URL(authUrl).protocol === 'http:' && !isLoopback(authUrl)) {
     if (!tls.allowInsecureHttp) {
       throw new UserError(
@@ -376,6 +387,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     revoke: resolveBoolean(read.fromInput('revoke'), true),
     exportEnv: resolveBoolean(read.fromInput('export-env'), true),
     timing: resolveTiming(source),
+    ...(pacing && { pacing }),
     tls,
     warnings,
     overrides: read.overrides

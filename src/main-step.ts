@@ -24,7 +24,9 @@ import { tokenEnvironment } from './environment.js'
 import { Keystone, type Token } from './keystone.js'
 import { forgetToken, saveToken, type SavedToken } from './state.js'
 import { checkIssuedToken, describeScope, shown } from './token-checks.js'
-import { formatDuration, formatTime } from './time.js'
+import { formatDuration, formatSeconds, formatTime } from './time.js'
+import { slotDelay, type Pacing } from './pacing.js'
+import { realClock } from './retry.js'
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
@@ -66,6 +68,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     const tls = prepareTls(config.tls, files)
 
     keystone = keystoneFor(config.authUrl, config.timing, context, tls)
+    if (config.pacing) await waitForSlot(context, config.pacing)
     // The catalog weighs kilobytes: asked for only when a region is there to check against it.
     const wantCatalog = config.region !== undefined
     issued = await keystone.issue(authRequestBody(config.credentials, config.scope), { catalog: wantCatalog })
@@ -168,6 +171,14 @@ function checkMinValidity(token: Token, sharing: SharingSettings, now: Date): vo
       `Keystone's token expires at ${formatTime(token.expiresAt)}, in ${formatDuration(left)}, sooner than min-validity ${formatDuration(sharing.minValidityMs)}: this cloud's tokens live shorter than that, so split the job or lower min-validity.`
     )
   }
+}
+
+/** This job's slot in the matrix: the wait does not count against max-wait. */
+async function waitForSlot(context: StepContext, pacing: Pacing): Promise<void> {
+  const delay = slotDelay(pacing)
+  if (delay <= 0) return
+  context.core.info(`Waiting ${formatSeconds(delay)} for this job's slot (job ${pacing.jobIndex + 1} of ${pacing.jobTotal} at ${pacing.rate.text}).`)
+  await (context.clock ?? realClock).sleep(delay)
 }
 
 function exportToken(core: Core, environment: Record<string, string>): void {

@@ -92,9 +92,12 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       const retryAfter = parseRetryAfter(failure.retryAfter, clock.now())
       // `Retry-After: 0` again and again would hammer a server that is already refusing.
       const asked = retryAfter === undefined ? undefined : Math.max(retryAfter, MIN_RETRY_AFTER_MS)
+      // Never earlier than Retry-After, but not all at once either: a crowd told "1 s" that comes
+      // back together is refused together. The jitter on top spreads it like the backoff does.
+      const jitter = backoffDelay(attempts, policy, clock.random())
+      const wait = asked !== undefined ? asked + Math.min(jitter, Math.max(0, left - asked)) : Math.min(jitter, left)
       // A backoff longer than what is left is cut to a last attempt at the end of the budget;
       // a Retry-After beyond it is the server saying that no attempt within it will work.
-      const wait = asked ?? Math.min(backoffDelay(attempts, policy, clock.random()), left)
       if (left <= 0 || wait > left) {
         const why = asked !== undefined && left > 0 ? `; the next attempt, after Retry-After: ${failure.retryAfter?.trim()}, would start past it` : ''
         throw new KeystoneError(
@@ -102,7 +105,8 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
           failure
         )
       }
-      log(`${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${asked !== undefined ? ', as Retry-After asks' : ''}).`)
+      const why = asked !== undefined ? `, Retry-After ${formatSeconds(asked)} plus jitter` : ''
+      log(`${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}).`)
       await clock.sleep(wait)
     }
   }
