@@ -1,4 +1,7 @@
 import nock from 'nock'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { runMain } from '../src/main-step.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
@@ -160,12 +163,13 @@ describe('scopes as exported', () => {
 })
 
 describe('warnings', () => {
-  test('an application-credential token is exported with a warning about the CLI', async () => {
+  test('an application-credential token with token-use: exchange is exported with a warning about the CLI', async () => {
     issues(201, tokenBody({ applicationCredential: true }))
-    const run = await main({ 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret' })
+    const run = await main({ 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret', 'token-use': 'exchange' })
     expect(run.exitCode()).toBe(0)
     expect(run.exported().OS_TOKEN).toBe(TOKEN)
-    expect(run.lines.find(l => l.startsWith('::warning::'))).toMatch(/application credential.*cannot use it/)
+    expect(run.exported().PYTHONPATH).toBeUndefined()
+    expect(run.lines.find(l => l.startsWith('::warning::'))).toMatch(/application credential.*cannot use it; use token-use: direct/)
     expectNoLeak(run, 'appcred-secret', TOKEN)
   })
 
@@ -187,6 +191,52 @@ describe('warnings', () => {
     const run = await main({ 'auth-url': 'http://keystone.test/v3', 'allow-insecure-http': 'true' }, { ...JOB_ENV, OS_AUTH_URL: '' })
     expect(run.exitCode()).toBe(0)
     expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http \(allow-insecure-http: true\)/))
+  })
+})
+
+describe('token-use: direct', () => {
+  let runnerTemp: string
+  beforeEach(() => {
+    runnerTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-temp-'))
+  })
+  afterEach(() => fs.rmSync(runnerTemp, { recursive: true, force: true }))
+
+  test('the default for an application credential: the catalog is asked for, the token state written 0600, the shim put on PYTHONPATH', async () => {
+    const scope = nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody({ applicationCredential: true }), TOKEN_HEADERS)
+    const run = await main(
+      { 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret' },
+      { RUNNER_TEMP: runnerTemp, PYTHONPATH: '/opt/lib' }
+    )
+    expect(scope.isDone()).toBe(true)
+    expect(run.exitCode()).toBe(0)
+    const dir = path.join(runnerTemp, 'openstack-token')
+    expect(run.exported()).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'v3token', PYTHONPATH: `${dir}/python:/opt/lib`, OS_CLIENT_SECURE_FILE: `${dir}/secure.json` })
+    const state = path.join(dir, 'token-state.json')
+    expect(fs.statSync(state).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth_token: TOKEN, body: { token: { catalog: expect.any(Array) } } })
+    expect(fs.readFileSync(path.join(dir, 'python', 'keyring.py'), 'utf8')).toContain('openstacksdk')
+    expect(run.lines.filter(l => l.startsWith('::warning::'))).toEqual([])
+    expectNoLeak(run, 'appcred-secret', TOKEN)
+  })
+
+  test('a password login stays with exchange unless asked', async () => {
+    const scope = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '', RUNNER_TEMP: runnerTemp })
+    expect(scope.isDone()).toBe(true)
+    expect(run.exported().PYTHONPATH).toBeUndefined()
+    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token'))).toBe(false)
+  })
+
+  test('token-use: direct for a password login', async () => {
+    nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({ 'token-use': 'direct' }, { ...JOB_ENV, RUNNER_TEMP: runnerTemp })
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported().PYTHONPATH).toBe(path.join(runnerTemp, 'openstack-token', 'python'))
+  })
+
+  test('an unknown token-use', async () => {
+    const run = await main({ 'token-use': 'magic' }, JOB_ENV)
+    expect(errorLines(run)).toEqual(['::error::input `token-use` is "magic": use exchange or direct.'])
   })
 })
 

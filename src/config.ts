@@ -45,6 +45,7 @@ export const INPUT_FALLBACKS = {
   'min-validity': [],
   validate: [],
   'revoke-shared': [],
+  'token-use': [],
   'job-index': [],
   'job-total': [],
   'rate-limit': []
@@ -152,6 +153,11 @@ export interface ActionConfig {
   revoke: boolean
   exportEnv: boolean
   timing: Timing
+  /**
+   * How later steps use the token: `exchange` (OS_AUTH_TYPE=v3token: each `openstack` call trades
+   * it for its own, one Keystone request) or `direct` (openstacksdk's auth cache holds it: none).
+   */
+  tokenUse: TokenUse
   /** Wait for this job's slot in the matrix before logging in. */
   pacing?: Pacing
   tls: TlsSettings
@@ -160,6 +166,8 @@ export interface ActionConfig {
   /** Which value overrode which, for the log. */
   overrides: string[]
 }
+
+export type TokenUse = 'exchange' | 'direct'
 
 export interface TlsSettings {
   /** A PEM text or a path to one: the CA that signs Keystone's certificate. */
@@ -387,6 +395,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     revoke: resolveBoolean(read.fromInput('revoke'), true),
     exportEnv: resolveBoolean(read.fromInput('export-env'), true),
     timing: resolveTiming(source),
+    tokenUse: resolveTokenUse(read.fromInput('token-use'), credentials.method),
     ...(pacing && { pacing }),
     tls,
     warnings,
@@ -541,6 +550,16 @@ function resolveScope(
   }
   if (domain) return { kind: 'domain', domain: domainRef(v['domain-id'], v['domain-name']) as DomainRef }
   return { kind: 'default' }
+}
+
+/**
+ * A token from an application credential cannot be exchanged (Keystone refuses to make a token
+ * from a delegated one), so `direct` is its only working mode and its default.
+ */
+function resolveTokenUse(value: Sourced | undefined, method: AuthMethod): TokenUse {
+  if (!value) return method === 'application-credential' ? 'direct' : 'exchange'
+  if (value.value === 'exchange' || value.value === 'direct') return value.value
+  throw new UserError(`${value.from} is "${value.value}": use exchange or direct.`)
 }
 
 const INTERFACES: Record<string, string> = {

@@ -30,6 +30,8 @@ export interface Token {
   applicationCredential?: NamedRef
   /** Only when asked for; undefined when Keystone sent none or not a list. */
   catalog?: CatalogService[]
+  /** Keystone's JSON document as received: what openstacksdk caches as auth state. */
+  document?: unknown
 }
 
 export type Revocation = 'revoked' | 'already-gone'
@@ -276,6 +278,7 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
     ...(domain && { domain }),
     system: isObject(token.system) && token.system.all === true,
     ...(applicationCredential && { applicationCredential }),
-    ...(catalog && { catalog })
+    ...(catalog && { catalog }),
+    document: parsed
   }
 }

@@ -18,6 +18,8 @@ import { loadCredentialFile } from './credential-files.js'
 import { nodeFiles, type StepFiles } from './files.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { tokenSummary } from './summary.js'
+import * as fs from 'node:fs'
+import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
 import { prepareTls } from './tls.js'
 import { failStep, type Core } from './core.js'
 import { tokenEnvironment } from './environment.js'
@@ -69,8 +71,10 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
 
     keystone = keystoneFor(config.authUrl, config.timing, context, tls)
     if (config.pacing) await waitForSlot(context, config.pacing)
-    // The catalog weighs kilobytes: asked for only when a region is there to check against it.
-    const wantCatalog = config.region !== undefined
+    // The catalog weighs kilobytes: asked for only when a region is there to check against it, or
+    // when later steps will use the token as it is, with its catalog.
+    const direct = config.tokenUse === 'direct' && config.exportEnv
+    const wantCatalog = config.region !== undefined || direct
     issued = await keystone.issue(authRequestBody(config.credentials, config.scope), { catalog: wantCatalog })
     core.setSecret(issued.value)
     const producer = sharing.key !== undefined && !sharing.sharedToken
@@ -95,11 +99,12 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
     if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls))
+    if (direct) useTokenAsItIs(core, issued, config, env, files)
     core.info(summary(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
-    if (issued.applicationCredential && config.exportEnv) {
+    if (issued.applicationCredential && config.exportEnv && !direct) {
       core.warning(
-        'This token comes from an application credential, and Keystone refuses to exchange such a token for another one: the `openstack` CLI (OS_AUTH_TYPE=v3token) cannot use it. Tools that send OS_TOKEN as it is (curl, admin_token) can.'
+        'This token comes from an application credential, and Keystone refuses to exchange such a token for another one: with token-use: exchange the `openstack` CLI cannot use it; use token-use: direct (the default for application credentials).'
       )
     }
     await writeJobSummary(context, issued, config)
@@ -179,6 +184,35 @@ async function waitForSlot(context: StepContext, pacing: Pacing): Promise<void> 
   if (delay <= 0) return
   context.core.info(`Waiting ${formatSeconds(delay)} for this job's slot (job ${pacing.jobIndex + 1} of ${pacing.jobTotal} at ${pacing.rate.text}).`)
   await (context.clock ?? realClock).sleep(delay)
+}
+
+/**
+ * token-use: direct. openstacksdk (and so the CLI) asks its keyring for cached auth state: a small
+ * keyring shim on PYTHONPATH answers with our token and its catalog, so later commands use the
+ * token as it is, with no Keystone request, and an application credential's token works too.
+ */
+function useTokenAsItIs(core: Core, token: Token, config: ActionConfig, env: StepContext['env'], files: StepFiles): void {
+  let setup
+  try {
+    setup = directUseSetup({
+      token: token.value,
+      tokenBody: token.document,
+      authUrl: config.authUrl,
+      ...(config.region !== undefined && { region: config.region }),
+      ...(config.interface !== undefined && { interface: config.interface }),
+      runnerTemp: files.tempDir,
+      env
+    })
+  } catch (error) {
+    if (error instanceof DirectUseError) throw new UserError(`${error.message} Use token-use: exchange, or check auth-url.`)
+    throw error
+  }
+  writeSetupFiles(setup.files, fs)
+  exportToken(core, setup.env)
+  for (const note of setup.notes) {
+    if (note.startsWith('Warning: ')) core.warning(note.slice('Warning: '.length))
+    else core.debug(note)
+  }
 }
 
 function exportToken(core: Core, environment: Record<string, string>): void {

@@ -53,7 +53,7 @@ export function federationAuthUrl(authUrl: string, identityProvider: string, pro
   for (const [input, value] of [['identity-provider', identityProvider], ['protocol', protocol]] as const) {
     // Keystone ids are at most 64 characters; a slash or a space would never name one.
     if (!/^[^\s/]{1,64}$/.test(value)) {
-      throw new UserError(`${input} "${oneLine(value, 80)}" is not a Keystone ${input === 'protocol' ? 'federation protocol' : 'identity provider'} id: 1 to 64 characters, no spaces or slashes.`)
+      throw new UserError(`${input} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 79)}…` : value)} is not a Keystone ${input === 'protocol' ? 'federation protocol' : 'identity provider'} id: 1 to 64 characters, no spaces or slashes.`)
     }
   }
   return `${authUrl.replace(/\/+$/, '')}/OS-FEDERATION/identity_providers/${encodeURIComponent(identityProvider)}/protocols/${encodeURIComponent(protocol)}/auth`
@@ -69,11 +69,13 @@ export function rescopeBody(unscopedToken: string, scope: Scope): object {
 
 /** Refuses the one scope keyless login cannot use, before anything is asked of GitHub or Keystone. */
 export function requireExplicitScope(scope: Scope): void {
-  if (scope.kind === 'default') {
-    throw new UserError(
-      'auth-method oidc needs a scope: a federated user has no default project. Set project-id (or project-name with project-domain-name or project-domain-id), or domain-id / domain-name, or system-scope: all.'
-    )
-  }
+  if (scope.kind === 'default') throw noScope()
+}
+
+function noScope(): UserError {
+  return new UserError(
+    'auth-method oidc needs a scope: a federated user has no default project. Set project-id (or project-name with project-domain-name or project-domain-id), or domain-id / domain-name, or system-scope: all.'
+  )
 }
 
 function scopeRequest(scope: Scope): object {
@@ -85,8 +87,7 @@ function scopeRequest(scope: Scope): object {
     case 'system':
       return { system: { all: true } }
     case 'default':
-      requireExplicitScope(scope)
-      return {}
+      throw noScope()
   }
 }
 
@@ -294,7 +295,12 @@ export interface KeylessLoginDeps {
  * token by the token method, unscoped token revoked whatever happens. Returns the scoped token: the
  * caller masks, saves and exports it exactly as for a password login.
  */
-export async function keylessLogin(deps: KeylessLoginDeps, settings: OidcSettings, scope: Scope, options: { catalog: boolean }): Promise<Token> {
+export async function keylessLogin(
+  deps: KeylessLoginDeps,
+  settings: OidcSettings,
+  scope: Scope,
+  options: { catalog: boolean; /** Deadline of the ID-token request (getIDToken has none of its own). */ idTokenTimeoutMs?: number }
+): Promise<Token> {
   const { core, keystone } = deps
   requireExplicitScope(scope)
   // Before asking GitHub for anything: bad ids are a configuration mistake.
@@ -302,7 +308,7 @@ export async function keylessLogin(deps: KeylessLoginDeps, settings: OidcSetting
 
   let idToken: string
   try {
-    idToken = await deps.getIDToken(settings.audience)
+    idToken = await withDeadline(deps.getIDToken(settings.audience), options.idTokenTimeoutMs)
   } catch (error) {
     throw idTokenError(error)
   }
@@ -322,6 +328,15 @@ export async function keylessLogin(deps: KeylessLoginDeps, settings: OidcSetting
   } finally {
     await revokeUnscoped(deps, unscoped.value)
   }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return promise
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UserError(`GitHub's ID-token service did not answer within ${ms / 1000} s; try again, and check https://www.githubstatus.com if it persists.`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
 function rescopeError(error: unknown, unscoped: Token, scope: Scope): unknown {

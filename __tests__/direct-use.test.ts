@@ -1,0 +1,418 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import * as fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  catalogEndpoints,
+  directUseSetup,
+  DirectUseError,
+  prependPath,
+  writeSetupFiles,
+  type DirectUseInput,
+  type SetupFs
+} from '../src/direct-use.js'
+import { renderKeyringShim, SHIM_MARKER } from '../src/direct-use/keyring-shim.js'
+
+const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'
+
+function endpoint(url: string, iface = 'public', region = 'RegionOne'): Record<string, string> {
+  return { id: `${iface}-${url}`, interface: iface, region_id: region, region, url }
+}
+
+/** A token body as Keystone sends it (see /work/shared/notes/keystone-samples), with a catalog. */
+function tokenBody(catalog: unknown[] = defaultCatalog(), extra: Record<string, unknown> = {}): { token: Record<string, unknown> } {
+  return {
+    token: {
+      methods: ['application_credential'],
+      user: { id: 'u1', name: 'user2', domain: { id: 'd2', name: 'dom2' } },
+      project: { id: PROJECT, name: 'proj2', domain: { id: 'd2', name: 'dom2' } },
+      expires_at: '2030-01-01T00:00:00.000000Z',
+      issued_at: '2029-12-31T23:00:00.000000Z',
+      audit_ids: ['a'],
+      roles: [{ id: 'r', name: 'member' }],
+      application_credential: { id: 'ac', name: 'ci-appcred', restricted: true },
+      catalog,
+      ...extra
+    }
+  }
+}
+
+function defaultCatalog(): unknown[] {
+  return [
+    { type: 'identity', name: 'keystone', id: 's0', endpoints: [endpoint('https://keystone.example/v3'), endpoint('http://10.0.0.1:5000/v3', 'internal')] },
+    {
+      type: 'compute',
+      name: 'nova',
+      id: 's1',
+      endpoints: [
+        endpoint('https://nova.gra.example/v2.1', 'public', 'GRA11'),
+        endpoint('https://nova.sbg.example/v2.1', 'public', 'SBG5'),
+        endpoint('http://10.0.0.2/v2.1', 'internal', 'GRA11')
+      ]
+    },
+    { type: 'volumev3', name: 'cinderv3', id: 's2', endpoints: [endpoint(`https://cinder.gra.example/v3/${PROJECT}`, 'public', 'GRA11')] }
+  ]
+}
+
+function input(overrides: Partial<DirectUseInput> = {}): DirectUseInput {
+  return { token: 'gAAAAAtoken', tokenBody: tokenBody(), authUrl: 'https://keystone.example/v3', runnerTemp: '/home/runner/work/_temp', ...overrides }
+}
+
+describe('directUseSetup: files', () => {
+  test('writes the token state, the keyring shim, its marker and the secure file under RUNNER_TEMP/openstack-token', () => {
+    const setup = directUseSetup(input())
+    expect(setup.directory).toBe('/home/runner/work/_temp/openstack-token')
+    expect(setup.files.map(f => [f.path, f.mode.toString(8)])).toEqual([
+      ['/home/runner/work/_temp/openstack-token/token-state.json', '600'],
+      ['/home/runner/work/_temp/openstack-token/python/keyring.py', '644'],
+      [`/home/runner/work/_temp/openstack-token/python/${SHIM_MARKER}`, '644'],
+      ['/home/runner/work/_temp/openstack-token/secure.json', '644']
+    ])
+  })
+
+  test("the state is keystoneauth's get_auth_state() format: the token and the body as Keystone sent it", () => {
+    const body = tokenBody()
+    const state = JSON.parse(directUseSetup(input({ tokenBody: body })).files[0]!.content)
+    expect(state).toEqual({ auth_token: 'gAAAAAtoken', body })
+  })
+
+  test('the secure file turns on the auth cache and nothing else', () => {
+    const secure = directUseSetup(input()).files.find(f => f.path.endsWith('secure.json'))!
+    expect(JSON.parse(secure.content)).toEqual({ cache: { auth: true } })
+  })
+
+  test('the shim reads the state file of this setup; only the state file holds the token', () => {
+    const setup = directUseSetup(input())
+    const shim = setup.files.find(f => f.path.endsWith('keyring.py'))!
+    expect(shim.content).toContain('_STATE_FILE = "/home/runner/work/_temp/openstack-token/token-state.json"')
+    for (const file of setup.files.slice(1)) expect(file.content).not.toContain('gAAAAAtoken')
+  })
+
+  test('Windows paths', () => {
+    const setup = directUseSetup(input({ runnerTemp: 'D:\\a\\_temp', platform: 'win32', env: { PYTHONPATH: 'C:\\lib;D:\\x' } }))
+    expect(setup.files[0]!.path).toBe('D:\\a\\_temp\\openstack-token\\token-state.json')
+    expect(setup.env.PYTHONPATH).toBe('D:\\a\\_temp\\openstack-token\\python;C:\\lib;D:\\x')
+    expect(setup.files[1]!.content).toContain('_STATE_FILE = "D:\\\\a\\\\_temp\\\\openstack-token\\\\token-state.json"')
+  })
+})
+
+describe('directUseSetup: variables', () => {
+  test('exports PYTHONPATH (the shim first) and OS_CLIENT_SECURE_FILE, nothing else: the token variables stay those of tokenEnvironment', () => {
+    expect(directUseSetup(input()).env).toEqual({
+      PYTHONPATH: '/home/runner/work/_temp/openstack-token/python',
+      OS_CLIENT_SECURE_FILE: '/home/runner/work/_temp/openstack-token/secure.json'
+    })
+  })
+
+  test("keeps the job's PYTHONPATH after the shim, without adding the shim twice on a second run", () => {
+    const shimDir = '/home/runner/work/_temp/openstack-token/python'
+    expect(directUseSetup(input({ env: { PYTHONPATH: 'src:/opt/lib' } })).env.PYTHONPATH).toBe(`${shimDir}:src:/opt/lib`)
+    expect(directUseSetup(input({ env: { PYTHONPATH: `${shimDir}:src` } })).env.PYTHONPATH).toBe(`${shimDir}:src`)
+    expect(directUseSetup(input({ env: { PYTHONPATH: '' } })).env.PYTHONPATH).toBe(shimDir)
+  })
+
+  test("leaves the user's OS_CLIENT_SECURE_FILE alone, and says what that costs", () => {
+    const setup = directUseSetup(input({ env: { OS_CLIENT_SECURE_FILE: '/etc/openstack/secure.yaml' } }))
+    expect(setup.env).not.toHaveProperty('OS_CLIENT_SECURE_FILE')
+    expect(setup.notes.join('\n')).toMatch(/^Warning: OS_CLIENT_SECURE_FILE is set \(\/etc\/openstack\/secure\.yaml\)/m)
+  })
+
+  test('a blank OS_CLIENT_SECURE_FILE counts as unset', () => {
+    expect(directUseSetup(input({ env: { OS_CLIENT_SECURE_FILE: ' ' } })).env.OS_CLIENT_SECURE_FILE).toMatch(/secure\.json$/)
+  })
+})
+
+describe('directUseSetup: refusals and notes', () => {
+  test.each([
+    ['a body without catalog (?nocatalog)', { token: { expires_at: '2030-01-01T00:00:00Z' } }, /without \?nocatalog/],
+    ['something that is not a token body', { error: { code: 401 } }, /body of Keystone's token response/],
+    ['a token without expiry', { token: { catalog: [] } }, /expires_at/],
+    ['null', null, /body of Keystone's token response/]
+  ])('refuses %s', (_name, body, message) => {
+    expect(() => directUseSetup(input({ tokenBody: body }))).toThrow(DirectUseError)
+    expect(() => directUseSetup(input({ tokenBody: body }))).toThrow(message)
+  })
+
+  test('refuses an empty token or RUNNER_TEMP', () => {
+    expect(() => directUseSetup(input({ token: '' }))).toThrow(DirectUseError)
+    expect(() => directUseSetup(input({ runnerTemp: '' }))).toThrow(/RUNNER_TEMP/)
+  })
+
+  test('warns when the region has no endpoint, naming the regions there are', () => {
+    const notes = directUseSetup(input({ region: 'Nowhere' })).notes.join('\n')
+    expect(notes).toMatch(/^Warning: the token's catalog has no public endpoints in region Nowhere \(its regions: GRA11, RegionOne, SBG5\)/m)
+  })
+
+  test('warns about an empty catalog', () => {
+    expect(directUseSetup(input({ tokenBody: tokenBody([]) })).notes[0]).toMatch(/^Warning: the token's catalog is empty/)
+  })
+
+  test('lists the services reached directly, and a catalog identity endpoint that is not auth-url', () => {
+    const notes = directUseSetup(input({ region: 'GRA11', authUrl: 'https://auth.example/v3' })).notes
+    expect(notes[0]).toBe('openstack and openstacksdk use the token as it is, with its catalog (public endpoints in region GRA11): compute, volumev3.')
+    expect(directUseSetup(input({ authUrl: 'https://auth.example/v3' })).notes.join('\n')).toMatch(
+      /Identity commands go to the catalog's identity endpoint https:\/\/keystone\.example\/v3, not to https:\/\/auth\.example\/v3/
+    )
+    expect(directUseSetup(input({ authUrl: 'https://keystone.example/' })).notes.join('\n')).not.toMatch(/Identity commands/)
+  })
+})
+
+describe('catalogEndpoints', () => {
+  test('picks the interface (public by default) and region as keystoneauth does, first match per type', () => {
+    expect(catalogEndpoints(defaultCatalog(), { region: 'GRA11' }).map(e => [e.type, e.url])).toEqual([
+      ['compute', 'https://nova.gra.example/v2.1'],
+      ['volumev3', `https://cinder.gra.example/v3/${PROJECT}`]
+    ])
+    expect(catalogEndpoints(defaultCatalog(), { interface: 'internal' }).map(e => e.url)).toEqual(['http://10.0.0.1:5000/v3', 'http://10.0.0.2/v2.1'])
+    expect(catalogEndpoints(defaultCatalog()).map(e => e.url)).toEqual([
+      'https://keystone.example/v3',
+      'https://nova.gra.example/v2.1',
+      `https://cinder.gra.example/v3/${PROJECT}`
+    ])
+  })
+
+  test('publicURL means public; a v3 endpoint with only "region" is read too; junk is skipped', () => {
+    const catalog = [
+      { type: 'image', endpoints: [{ interface: 'public', region: 'R', url: 'https://glance' }] },
+      { type: 'junk' },
+      null,
+      { endpoints: [] }
+    ]
+    expect(catalogEndpoints(catalog, { interface: 'publicURL', region: 'R' })).toEqual([{ type: 'image', url: 'https://glance', region: 'R', interface: 'public' }])
+    expect(catalogEndpoints('nope')).toEqual([])
+  })
+})
+
+describe('prependPath', () => {
+  test('puts the entry first, once, and drops empty entries (an empty entry means the current directory)', () => {
+    expect(prependPath('/s', undefined, ':')).toBe('/s')
+    expect(prependPath('/s', 'a::b:', ':')).toBe('/s:a:b')
+    expect(prependPath('/s', 'a:/s:b', ':')).toBe('/s:a:b')
+  })
+})
+
+describe('writeSetupFiles', () => {
+  test('creates 0700 parents, restricts an existing file before writing the token into it', () => {
+    const calls: string[] = []
+    const fake: SetupFs = {
+      mkdirSync: (p, o) => calls.push(`mkdir ${p} ${o.mode.toString(8)}`),
+      chmodSync: (p, m) => {
+        calls.push(`chmod ${p} ${m.toString(8)}`)
+        if (p.endsWith('new')) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
+      },
+      writeFileSync: (p, _d, o) => void calls.push(`write ${p} ${o.mode.toString(8)}`)
+    }
+    writeSetupFiles([{ path: '/t/a/state', content: 'x', mode: 0o600 }, { path: '/t/a/new', content: 'y', mode: 0o644 }], fake)
+    expect(calls).toEqual(['mkdir /t/a 700', 'chmod /t/a/state 600', 'write /t/a/state 600', 'mkdir /t/a 700', 'chmod /t/a/new 644', 'write /t/a/new 644'])
+  })
+
+  test('on a real file system, with the modes asked for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'direct-use-'))
+    try {
+      const setup = directUseSetup(input({ runnerTemp: dir }))
+      writeFileSync(join(dir, 'pre'), '')
+      mkdirSync(setup.directory, { mode: 0o755 })
+      writeFileSync(setup.files[0]!.path, 'old', { mode: 0o644 })
+      writeSetupFiles(setup.files, fs)
+      for (const file of setup.files) {
+        expect(readFileSync(file.path, 'utf8')).toBe(file.content)
+        expect(statSync(file.path).mode & 0o777).toBe(file.mode)
+      }
+      expect(statSync(join(setup.directory, 'python')).mode & 0o777).toBe(0o700)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+// --- the Python shim, run by a real python3 against stand-ins of openstacksdk and keyring -------
+
+const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find(p => existsSync(p))
+const withPython = PYTHON ? describe : describe.skip
+
+/**
+ * A stand-in for openstack/config/cloud_region.py: it imports keyring at the top and asks it the
+ * way load_auth_from_cache() does, from a method whose `self._auth` is the plugin.
+ */
+const FAKE_CLOUD_REGION = `
+import keyring
+
+class TokenMethod:
+    def __init__(self, token):
+        self.token = token
+
+class V3Token:
+    def __init__(self, token, **scope):
+        self.auth_methods = [TokenMethod(token)]
+        self.reauthenticate = True
+        for name in ('project_id', 'project_name', 'domain_id', 'domain_name', 'trust_id', 'system_scope'):
+            setattr(self, name, scope.get(name))
+    def get_cache_id(self):
+        return 'cache-id'
+
+class GenericToken:
+    def __init__(self, token, project_id=None):
+        self._token = token
+        self._project_id = project_id
+        self.reauthenticate = True
+    def get_cache_id(self):
+        return 'cache-id'
+
+class CloudRegion:
+    def __init__(self, auth):
+        self._auth = auth
+    def load_auth_from_cache(self):
+        return keyring.get_password('openstacksdk', self._auth.get_cache_id())
+`
+
+/** A stand-in for an installed keyring package: remembers what it was asked. */
+const FAKE_REAL_KEYRING = `
+calls = []
+def get_password(service, username):
+    calls.append(('get', service, username))
+    return 'real:' + service
+def set_password(service, username, password):
+    calls.append(('set', service, username, password))
+`
+
+withPython('the keyring shim (python3)', () => {
+  let dir: string
+  let shimDir: string
+  let stateFile: string
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keyring-shim-'))
+    shimDir = join(dir, 'shim')
+    stateFile = join(dir, 'state "quoted" é.json')
+    mkdirSync(shimDir)
+    writeFileSync(join(shimDir, 'keyring.py'), renderKeyringShim(stateFile))
+    writeFileSync(join(shimDir, SHIM_MARKER), '')
+    mkdirSync(join(dir, 'sdk', 'openstack', 'config'), { recursive: true })
+    writeFileSync(join(dir, 'sdk', 'openstack', '__init__.py'), '')
+    writeFileSync(join(dir, 'sdk', 'openstack', 'config', '__init__.py'), '')
+    writeFileSync(join(dir, 'sdk', 'openstack', 'config', 'cloud_region.py'), FAKE_CLOUD_REGION)
+    mkdirSync(join(dir, 'real', 'keyring'), { recursive: true })
+    writeFileSync(join(dir, 'real', 'keyring', '__init__.py'), FAKE_REAL_KEYRING)
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  function writeState(expiresAt = '2999-01-01T00:00:00.000000Z', token = 'gAAAAAours'): void {
+    writeFileSync(stateFile, JSON.stringify({ auth_token: token, body: tokenBody([], { expires_at: expiresAt }) }))
+  }
+
+  /** Runs `code` in an isolated python3 (-I -S) whose sys.path is: shim, sdk, [real keyring]. */
+  function python(code: string, { realKeyring }: { realKeyring: boolean }): { stdout: string; stderr: string; status: number | null } {
+    const path = [shimDir, join(dir, 'sdk'), ...(realKeyring ? [join(dir, 'real')] : [])]
+    const prelude = `import sys\nsys.path[:0] = ${JSON.stringify(path)}\n`
+    const result = spawnSync(PYTHON!, ['-I', '-S', '-c', prelude + code], { encoding: 'utf8', timeout: 20_000 })
+    return { stdout: result.stdout.trim(), stderr: result.stderr.trim(), status: result.status }
+  }
+
+  test('compiles', () => {
+    const result = spawnSync(PYTHON!, ['-I', '-m', 'py_compile', join(shimDir, 'keyring.py')], { encoding: 'utf8', timeout: 20_000 })
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+  })
+
+  test.each([false, true])('answers openstacksdk with the state for a plugin holding our token and scope (real keyring: %s)', realKeyring => {
+    writeState()
+    const result = python(
+      `
+import json
+from openstack.config import cloud_region as c
+for plugin in [c.V3Token('gAAAAAours', project_id='${PROJECT}'), c.GenericToken('gAAAAAours'), c.V3Token('gAAAAAours', project_name='proj2')]:
+    state = c.CloudRegion(plugin).load_auth_from_cache()
+    print(json.loads(state)['auth_token'], plugin.reauthenticate)
+`,
+      { realKeyring }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.split('\n')).toEqual(['gAAAAAours False', 'gAAAAAours False', 'gAAAAAours False'])
+  })
+
+  test.each([false, true])('says nothing for another token, another scope, a trust, or a plugin it cannot see (real keyring: %s)', realKeyring => {
+    writeState()
+    const result = python(
+      `
+from openstack.config import cloud_region as c
+keyring = c.keyring
+for plugin in [c.V3Token('gAAAAAother'), c.V3Token('gAAAAAours', project_id='another'), c.V3Token('gAAAAAours', domain_id='d2'),
+               c.V3Token('gAAAAAours', trust_id='t'), c.V3Token('gAAAAAours', system_scope='all')]:
+    print(c.CloudRegion(plugin).load_auth_from_cache(), plugin.reauthenticate)
+print(keyring.get_password('openstacksdk', 'direct call, no plugin'))
+`,
+      { realKeyring }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.split('\n')).toEqual([...Array(5).fill('None True'), 'None'])
+  })
+
+  test('an expired token: no answer, one line on stderr', () => {
+    writeState('2001-01-01T00:00:00.000000Z')
+    const result = python(
+      `
+from openstack.config import cloud_region as c
+print(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache(), c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache())
+`,
+      { realKeyring: false }
+    )
+    expect(result.stdout).toBe('None None')
+    expect(result.stderr).toBe("openstack-token: the job's Keystone token expired at 2001-01-01T00:00:00.000000Z; the command falls back to asking Keystone, which refuses an expired token.")
+  })
+
+  test('no state file: no answer', () => {
+    rmSync(stateFile, { force: true })
+    const result = python(`from openstack.config import cloud_region as c\nprint(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache())`, { realKeyring: false })
+    expect(result.stdout).toBe('None')
+  })
+
+  test('with the real keyring installed: other tools get the real package; only the openstacksdk service is intercepted, and nothing is saved', () => {
+    writeState()
+    const result = python(
+      `
+import keyring
+print(keyring.__file__.endswith('/real/keyring/__init__.py'))
+print(keyring.get_password('pypi', 'me'))
+keyring.set_password('pypi', 'me', 'secret')
+keyring.set_password('openstacksdk', 'cache-id', 'state')
+print(keyring.calls)
+`,
+      { realKeyring: true }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.split('\n')).toEqual(['True', 'real:pypi', "[('get', 'pypi', 'me'), ('set', 'pypi', 'me', 'secret')]"])
+  })
+
+  test('without the real keyring: an importer other than openstacksdk gets the usual ImportError, openstacksdk gets the stand-in', () => {
+    const result = python(
+      `
+try:
+    import keyring
+    print('imported')
+except ImportError as error:
+    print(type(error).__name__, error)
+from openstack.config import cloud_region
+print(cloud_region.keyring.__name__, cloud_region.keyring.set_password('openstacksdk', 'x', 'y'))
+`,
+      { realKeyring: false }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.split('\n')).toEqual(["ModuleNotFoundError No module named 'keyring'", 'keyring None'])
+  })
+
+  test('two shim directories on the path (two runs of the action) do not load each other forever', () => {
+    const second = join(dir, 'shim2')
+    mkdirSync(second, { recursive: true })
+    writeFileSync(join(second, 'keyring.py'), renderKeyringShim(stateFile))
+    writeFileSync(join(second, SHIM_MARKER), '')
+    writeState()
+    const result = spawnSync(
+      PYTHON!,
+      ['-I', '-S', '-c', `import sys\nsys.path[:0] = ${JSON.stringify([second, shimDir, join(dir, 'sdk'), join(dir, 'real')])}\nimport keyring\nprint(keyring.__file__)`],
+      { encoding: 'utf8', timeout: 20_000 }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.trim()).toMatch(/\/real\/keyring\/__init__\.py$/)
+  })
+})

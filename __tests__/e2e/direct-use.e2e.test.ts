@@ -1,0 +1,451 @@
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { issueToken, startKeystone, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
+import { directUseSetup, writeSetupFiles } from '../../src/direct-use.js'
+import { job, OPENSTACK } from './helpers.js'
+import { startServiceRecorder, type ServiceRecorder } from './service-recorder.js'
+
+/**
+ * Direct token use on the wire: a real Keystone whose catalog lists compute, image, network,
+ * volumev3 and object-store at a loopback recorder, tokens issued with their catalog (by password
+ * and by application credential), directUseSetup's files and variables, and the real `openstack`
+ * CLI (Debian's osc 6.0 / openstacksdk 0.101 / keystoneauth1 5.0) run with nothing else in its env.
+ *
+ * For every command: which URL the service got, with which token, and how many requests reached
+ * Keystone (its gunicorn access log). "exchange" is what the action exports today
+ * (OS_AUTH_TYPE=v3token); "direct" adds directUseSetup's variables to it.
+ *
+ * Most tests issue the token themselves and play the main step's part (write the files, merge the
+ * variables); the last ones run the action itself in a job.
+ */
+
+let keystone: KeystoneInstance
+let fix: KeystoneInstance['fixtures']
+let recorder: ServiceRecorder
+let work: string
+/** A copy of Debian's dist-packages without `keyring`, as a pip-installed CLI would have it. */
+let noKeyringSite: string
+
+interface Issued {
+  token: string
+  body: unknown
+}
+const tokens = {} as Record<'password' | 'appcred', Issued>
+
+/** Keystone requests and POST /v3/auth/tokens per command, by mode, for the summary printed at the end. */
+const costs: string[] = []
+
+beforeAll(async () => {
+  keystone = await startKeystone()
+  fix = keystone.fixtures
+  recorder = await startServiceRecorder()
+  work = mkdtempSync(join(tmpdir(), 'direct-use-e2e-'))
+  mkdirSync(join(work, 'home'))
+
+  await registerRecorder(keystone, recorder)
+  Object.assign(tokens, await issueTokens(keystone))
+
+  noKeyringSite = join(work, 'site-without-keyring')
+  mkdirSync(noKeyringSite)
+  for (const entry of readdirSync('/usr/lib/python3/dist-packages')) {
+    if (!/^keyring/i.test(entry)) symlinkSync(join('/usr/lib/python3/dist-packages', entry), join(noKeyringSite, entry))
+  }
+}, 600_000)
+
+afterAll(async () => {
+  if (costs.length > 0) console.log(['Keystone requests per command (all / POST /v3/auth/tokens):', ...costs].join('\n'))
+  await recorder?.close()
+  await keystone?.stop()
+  if (work) rmSync(work, { recursive: true, force: true })
+})
+
+async function keystoneApi(instance: KeystoneInstance, adminToken: string, method: string, path: string, body: unknown): Promise<any> {
+  const response = await fetch(`${instance.authUrl}${path}`, {
+    method,
+    headers: { 'X-Auth-Token': adminToken, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000)
+  })
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+  return response.json()
+}
+
+/**
+ * Keystone's own API (what `curl -H "X-Auth-Token: $ADMIN" …` would send): one service per
+ * recorder entry, with a public and an internal endpoint in RegionOne.
+ */
+async function registerRecorder(instance: KeystoneInstance, services: ServiceRecorder): Promise<void> {
+  const f = instance.fixtures
+  const admin = await issueToken(instance.authUrl, {
+    auth: {
+      identity: { methods: ['password'], password: { user: { id: f.FIX_ADMIN_USER_ID, password: f.FIX_ADMIN_PASSWORD } } },
+      scope: { project: { id: f.FIX_ADMIN_PROJECT_ID } }
+    }
+  })
+  for (const [type, url] of Object.entries(services.endpoints())) {
+    const created = await keystoneApi(instance, admin.token, 'POST', '/services', { service: { type, name: `recorder-${type}` } })
+    for (const iface of ['public', 'internal']) {
+      await keystoneApi(instance, admin.token, 'POST', '/endpoints', { endpoint: { service_id: created.service.id, interface: iface, region_id: 'RegionOne', url } })
+    }
+  }
+}
+
+/** A password token and an application-credential token for proj2, with the catalog, as the main step will issue them in direct mode. */
+async function issueTokens(instance: KeystoneInstance): Promise<Record<'password' | 'appcred', Issued>> {
+  const f = instance.fixtures
+  const issue = async (auth: unknown): Promise<Issued> => {
+    const issued = await issueToken(instance.authUrl, { auth })
+    return { token: issued.token, body: issued.body }
+  }
+  return {
+    password: await issue({
+      identity: { methods: ['password'], password: { user: { id: f.FIX_USER2_ID, password: f.FIX_USER2_PASSWORD } } },
+      scope: { project: { id: f.FIX_PROJ2_ID } }
+    }),
+    appcred: await issue({
+      identity: { methods: ['application_credential'], application_credential: { id: f.FIX_APPCRED_ID, secret: f.FIX_APPCRED_SECRET } }
+    })
+  }
+}
+
+/** What the action exports today for a project token (src/environment.ts), region included. */
+function exchangeEnv(issued: Issued, instance = keystone): Record<string, string> {
+  const project = (issued.body as any).token.project
+  return {
+    OS_AUTH_URL: instance.authUrl,
+    OS_AUTH_TYPE: 'v3token',
+    OS_TOKEN: issued.token,
+    OS_IDENTITY_API_VERSION: '3',
+    OS_PROJECT_ID: project.id,
+    OS_PROJECT_NAME: project.name,
+    OS_PROJECT_DOMAIN_ID: project.domain.id,
+    OS_REGION_NAME: 'RegionOne',
+    OS_USERNAME: '',
+    OS_PASSWORD: '',
+    OS_USER_DOMAIN_NAME: '',
+    OS_CLOUD: ''
+  }
+}
+
+/** The main step in direct mode: directUseSetup, its files written, its variables over exchangeEnv. */
+function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, string> = {}, instance = keystone): Record<string, string> {
+  const setup = directUseSetup({ token: issued.token, tokenBody: issued.body, authUrl: instance.authUrl, region: 'RegionOne', runnerTemp, env: jobEnv })
+  writeSetupFiles(setup.files, fs)
+  return { ...exchangeEnv(issued, instance), ...setup.env }
+}
+
+interface Run {
+  status: number | null
+  stdout: string
+  stderr: string
+  /** Requests Keystone logged during the run. */
+  keystone: number
+  posts: number
+  /** What the services got during the run. */
+  services: ServiceRecorder['requests']
+}
+
+function keystoneLog(instance: KeystoneInstance): string[] {
+  return readFileSync(instance.accessLogPath, 'utf8').split('\n').filter(line => line.trim() !== '')
+}
+
+/**
+ * Runs a program with PATH, HOME and `env` only (asynchronously: the recorder answers from this
+ * process), bounded in time, and measures what reached Keystone and the services meanwhile.
+ */
+async function measure(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  { cwd = work, instance = keystone }: { cwd?: string; instance?: KeystoneInstance } = {}
+): Promise<Run> {
+  const before = keystoneLog(instance).length
+  const firstService = recorder.requests.length
+  const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { PATH: '/usr/bin:/bin', HOME: join(work, 'home'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', chunk => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', chunk => (stderr += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    child.on('error', error => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', status => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
+  // gunicorn logs a request once it has answered: give the last line a moment to land.
+  let lines = keystoneLog(instance)
+  for (let i = 0; i < 10; i++) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const again = keystoneLog(instance)
+    if (again.length === lines.length) break
+    lines = again
+  }
+  const added = lines.slice(before)
+  return {
+    ...result,
+    keystone: added.length,
+    posts: added.filter(line => line.includes('"POST /v3/auth/tokens')).length,
+    services: recorder.requests.slice(firstService)
+  }
+}
+
+function openstack(args: string, env: Record<string, string>, options: { cwd?: string; instance?: KeystoneInstance } = {}): Promise<Run> {
+  return measure(OPENSTACK, args.split(' '), env, options)
+}
+
+/** The CLI as a `pip install python-openstackclient` without keyring would run it. */
+function openstackWithoutKeyring(args: string, env: Record<string, string>): Promise<Run> {
+  const main = `import sys; sys.path.append(${JSON.stringify(noKeyringSite)}); from openstackclient.shell import main; sys.exit(main(sys.argv[1:]))`
+  return measure('/usr/bin/python3', ['-S', '-c', main, ...args.split(' ')], env)
+}
+
+/** The service commands and the request each must reach the recorder with. */
+function serviceCommands(): Array<[string, RegExp]> {
+  const project = fix.FIX_PROJ2_ID
+  return [
+    ['server list', /^\/compute\/v2\.1\/servers\/detail/],
+    ['image list', /^\/image\/v2\/images/],
+    ['network list', /^\/network\/v2\.0\/networks/],
+    ['volume list', new RegExp(`^/volume/v3/${project}/volumes/detail`)],
+    ['container list', new RegExp(`^/object-store/v1/AUTH_${project}\\?format=json`)]
+  ]
+}
+
+/** Every request that carried a token carried `token`; the expected path was reached with it. */
+function expectServedWith(run: Run, path: RegExp, token: string): void {
+  expect(run.services.filter(r => path.test(r.path)).map(r => r.token)).toEqual([token])
+  for (const request of run.services.filter(r => r.token !== undefined)) expect(request.token).toBe(token)
+}
+
+function record(mode: string, kind: string, command: string, run: Run): void {
+  costs.push(`  ${mode.padEnd(22)} ${kind.padEnd(8)} ${command.padEnd(16)} exit ${String(run.status).padEnd(3)} ${run.keystone} / ${run.posts}`)
+}
+
+describe.each(['password', 'appcred'] as const)('direct use, %s token', kind => {
+  let env: Record<string, string>
+
+  beforeAll(() => {
+    env = directEnv(tokens[kind], join(work, `runner-temp-${kind}`))
+  })
+
+  test('service commands reach the catalog URL with the token itself, and Keystone sees nothing', async () => {
+    for (const [command, path] of serviceCommands()) {
+      const run = await openstack(command, env)
+      record('direct', kind, command, run)
+      expect({ command, status: run.status, stderr: run.stderr }).toEqual({ command, status: 0, stderr: '' })
+      expect({ command, keystone: run.keystone }).toEqual({ command, keystone: 0 })
+      expectServedWith(run, path, tokens[kind].token)
+    }
+  })
+
+  test('identity commands: no new token either; project show talks to Keystone with the token (GET only)', async () => {
+    const project = await openstack(`project show ${fix.FIX_PROJ2_ID} -f value -c name`, env)
+    record('direct', kind, 'project show', project)
+    expect([project.status, project.stdout.trim(), project.posts]).toEqual([0, fix.FIX_PROJ2_NAME, 0])
+
+    const catalog = await openstack('catalog list -f value -c Type', env)
+    record('direct', kind, 'catalog list', catalog)
+    expect(catalog.status).toBe(0)
+    expect(catalog.stdout.trim().split('\n').sort()).toEqual(['compute', 'identity', 'image', 'network', 'object-store', 'volumev3'])
+    expect(catalog.keystone).toBe(0)
+
+    // The token shown is the job's own, not a new one.
+    const shown = await openstack('token issue -f value -c id -c project_id', env)
+    record('direct', kind, 'token issue', shown)
+    expect([shown.status, shown.stdout.trim().split('\n'), shown.keystone]).toEqual([0, [tokens[kind].token, fix.FIX_PROJ2_ID], 0])
+  })
+
+  test('openstacksdk in a script: no Keystone request', async () => {
+    const script = [
+      'import openstack',
+      'conn = openstack.connect()',
+      'print(len(list(conn.image.images())), len(list(conn.network.networks())), len(list(conn.compute.servers())), len(list(conn.block_storage.volumes())))',
+      'conn.close()'
+    ].join('\n')
+    const run = await measure('/usr/bin/python3', ['-c', script], env)
+    record('direct', kind, 'openstacksdk', run)
+    expect([run.status, run.stdout.trim(), run.stderr]).toEqual([0, '0 0 0 0', ''])
+    expect(run.keystone).toBe(0)
+    for (const request of run.services.filter(r => r.token !== undefined)) expect(request.token).toBe(tokens[kind].token)
+  })
+
+  test('a CLI installed without the keyring package: the shim stands in for it', async () => {
+    for (const [command, path] of serviceCommands().slice(1, 3)) {
+      const run = await openstackWithoutKeyring(command, env)
+      record('direct, no keyring', kind, command, run)
+      expect({ command, status: run.status, stderr: run.stderr, keystone: run.keystone }).toEqual({ command, status: 0, stderr: '', keystone: 0 })
+      expectServedWith(run, path, tokens[kind].token)
+    }
+  })
+})
+
+describe('exchange (OS_AUTH_TYPE=v3token, what the action exports today)', () => {
+  test('password token: every command POSTs once for a new token, and the services see that one', async () => {
+    const env = exchangeEnv(tokens.password)
+    for (const [command, path] of serviceCommands()) {
+      const run = await openstack(command, env)
+      record('exchange', 'password', command, run)
+      expect({ command, status: run.status, posts: run.posts }).toEqual({ command, status: 0, posts: 1 })
+      const used = run.services.filter(r => path.test(r.path)).map(r => r.token)
+      expect(used).toHaveLength(1)
+      expect(used[0]).not.toBe(tokens.password.token)
+    }
+  })
+
+  test('application-credential token: Keystone refuses the exchange (403), every command fails', async () => {
+    const env = exchangeEnv(tokens.appcred)
+    for (const [command] of serviceCommands().slice(0, 2)) {
+      const run = await openstack(command, env)
+      record('exchange', 'appcred', command, run)
+      expect(run.status).not.toBe(0)
+      expect(run.stderr).toMatch(/Using a delegated token to create another token is not allowed.*\(HTTP 403\)/)
+      expect(run.posts).toBe(1)
+      expect(run.services.filter(r => r.token !== undefined)).toEqual([])
+    }
+  })
+})
+
+describe('direct use: limits and neighbours', () => {
+  test("a step that replaces PYTHONPATH loses the shim: its commands fall back to exchanging the token", async () => {
+    const env = { ...directEnv(tokens.password, join(work, 'runner-temp-fallback')), PYTHONPATH: join(work, 'elsewhere') }
+    const run = await openstack('image list', env)
+    record('direct, PYTHONPATH lost', 'password', 'image list', run)
+    expect([run.status, run.posts]).toEqual([0, 1])
+
+    const appcred = await openstack('image list', { ...directEnv(tokens.appcred, join(work, 'runner-temp-fallback-ac')), PYTHONPATH: '' })
+    record('direct, PYTHONPATH lost', 'appcred', 'image list', appcred)
+    expect(appcred.status).not.toBe(0)
+    expect(appcred.stderr).toMatch(/HTTP 403/)
+  })
+
+  test('another cloud of clouds.yaml (OS_CLOUD) in a later step logs in by itself and never gets the job token', async () => {
+    const cwd = join(work, 'other-cloud')
+    mkdirSync(cwd, { recursive: true })
+    writeFileSync(
+      join(cwd, 'clouds.yaml'),
+      [
+        'clouds:',
+        '  other:',
+        '    auth_type: password',
+        '    auth:',
+        `      auth_url: ${keystone.authUrl}`,
+        `      user_id: ${fix.FIX_USER2_ID}`,
+        `      password: ${fix.FIX_USER2_PASSWORD}`,
+        `      project_id: ${fix.FIX_PROJ2_ID}`,
+        '    region_name: RegionOne',
+        ''
+      ].join('\n')
+    )
+    const direct = directEnv(tokens.appcred, join(work, 'runner-temp-other'))
+    // What stays job-wide from direct use, plus the step's own choice of cloud.
+    const env = { PYTHONPATH: direct.PYTHONPATH!, OS_CLIENT_SECURE_FILE: direct.OS_CLIENT_SECURE_FILE!, OS_CLOUD: 'other' }
+    for (let i = 0; i < 2; i++) {
+      const run = await openstack('image list', env, { cwd })
+      record('other cloud', 'password', 'image list', run)
+      expect([run.status, run.posts]).toEqual([0, 1])
+      const used = run.services.filter(r => r.token !== undefined).map(r => r.token)
+      expect(used.length).toBeGreaterThan(0)
+      expect(used).not.toContain(tokens.appcred.token)
+    }
+  })
+
+  test('other Python tools still see the real keyring package, untouched except for the openstacksdk service', async () => {
+    const env = directEnv(tokens.password, join(work, 'runner-temp-tools'))
+    const script = 'import keyring; print(keyring.__file__); print(keyring.get_keyring().__class__.__module__)'
+    const run = await measure('/usr/bin/python3', ['-c', script], env)
+    expect(run.stdout.trim().split('\n')[0]).toBe('/usr/lib/python3/dist-packages/keyring/__init__.py')
+  })
+
+  test('without the keyring package, other Python tools get the ImportError they always got', async () => {
+    const env = directEnv(tokens.password, join(work, 'runner-temp-tools2'))
+    const script = `import sys; sys.path.append(${JSON.stringify(noKeyringSite)})\ntry:\n    import keyring\nexcept ImportError as e:\n    print(type(e).__name__)`
+    const run = await measure('/usr/bin/python3', ['-S', '-c', script], env)
+    expect(run.stdout.trim()).toBe('ModuleNotFoundError')
+  })
+})
+
+describe("the token's last two minutes (keystoneauth re-authenticates when less than 120 s are left)", () => {
+  // A Keystone whose tokens live 115 s: every token is in that window from the start.
+  let shortLived: KeystoneInstance
+  let shortRecorder: ServiceRecorder
+  let issued: Record<'password' | 'appcred', Issued>
+
+  beforeAll(async () => {
+    shortLived = await startKeystone({ tokenExpiration: 115 })
+    shortRecorder = await startServiceRecorder()
+    await registerRecorder(shortLived, shortRecorder)
+    issued = await issueTokens(shortLived)
+  }, 600_000)
+  afterAll(async () => {
+    await shortRecorder?.close()
+    await shortLived?.stop()
+  })
+
+  test('direct: still no Keystone request, for both kinds of token', async () => {
+    for (const kind of ['password', 'appcred'] as const) {
+      const env = directEnv(issued[kind], join(work, `runner-temp-short-${kind}`), {}, shortLived)
+      const run = await openstack('image list', env, { instance: shortLived })
+      record('direct, last 2 min', kind, 'image list', run)
+      expect([run.status, run.keystone]).toEqual([0, 0])
+    }
+  })
+
+  test('exchange: a password token is exchanged again and again within one command (each new token expires as soon)', async () => {
+    const run = await openstack('image list', exchangeEnv(issued.password, shortLived), { instance: shortLived })
+    record('exchange, last 2 min', 'password', 'image list', run)
+    expect(run.status).toBe(0)
+    expect(run.posts).toBeGreaterThan(1)
+  })
+})
+
+describe('the action', () => {
+  /** A job with the recorder in the catalog; each later step's Keystone requests are counted. */
+  async function actionJob(inputs: Record<string, string>, secrets: string[]) {
+    const commands = serviceCommands().map(([command]) => command)
+    const before = keystoneLog(keystone).length
+    const transcript = await job({
+      inputs: { 'auth-url': keystone.authUrl, ...inputs },
+      secrets,
+      // A later step writes how many Keystone requests the access log has before and after it.
+      steps: commands.map(command => ({
+        name: command,
+        run: `before=$(wc -l < ${keystone.accessLogPath}); ${OPENSTACK} ${command} -f value >/dev/null; sleep 0.3; after=$(wc -l < ${keystone.accessLogPath}); echo "keystone requests: $((after - before))"`
+      }))
+    })
+    return { transcript, commands, keystoneRequests: keystoneLog(keystone).length - before }
+  }
+
+  test('an application credential from a bare uses: later openstack commands work, with no Keystone request', async () => {
+    const { transcript, commands } = await actionJob(
+      { 'application-credential-id': fix.FIX_APPCRED_ID, 'application-credential-secret': fix.FIX_APPCRED_SECRET },
+      [fix.FIX_APPCRED_SECRET]
+    )
+    expect(transcript.failed).toBe(false)
+    for (const command of commands) expect(transcript.step(command)?.stdout).toContain('keystone requests: 0')
+    expect(transcript.env.PYTHONPATH).toMatch(/openstack-token\/python$/)
+    expect(transcript.post?.stdout).toContain('Token revoked.')
+    const token = transcript.outputs.token!
+    for (const request of recorder.requests.slice(-commands.length)) expect(request.token).toBe(token)
+  })
+
+  test('a password login with token-use: direct; and with the default (exchange), one POST per command', async () => {
+    const password = { 'user-id': fix.FIX_USER2_ID, password: fix.FIX_USER2_PASSWORD, 'project-id': fix.FIX_PROJ2_ID }
+    const direct = await actionJob({ ...password, 'token-use': 'direct' }, [fix.FIX_USER2_PASSWORD])
+    expect(direct.transcript.failed).toBe(false)
+    for (const command of direct.commands) expect(direct.transcript.step(command)?.stdout).toContain('keystone requests: 0')
+
+    const exchange = await actionJob(password, [fix.FIX_USER2_PASSWORD])
+    expect(exchange.transcript.failed).toBe(false)
+    expect(exchange.transcript.env.PYTHONPATH).toBeUndefined()
+    for (const command of exchange.commands) expect(exchange.transcript.step(command)?.stdout).toContain('keystone requests: 1')
+    costs.push(`  action job, ${direct.commands.length} commands: direct ${direct.keystoneRequests} Keystone requests in all (1 login + 1 revocation), exchange ${exchange.keystoneRequests}`)
+  })
+})
