@@ -152,6 +152,18 @@ function keystoneLog(instance: KeystoneInstance): string[] {
   return readFileSync(instance.accessLogPath, 'utf8').split('\n').filter(line => line.trim() !== '')
 }
 
+/** The access log once no new line has come for 300 ms (bounded: 3 s). */
+async function settledLog(instance: KeystoneInstance): Promise<string[]> {
+  let lines = keystoneLog(instance)
+  for (let quiet = 0, i = 0; quiet < 3 && i < 30; i++) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const again = keystoneLog(instance)
+    quiet = again.length === lines.length ? quiet + 1 : 0
+    lines = again
+  }
+  return lines
+}
+
 /**
  * Runs a program with PATH, HOME and `env` only (asynchronously: the recorder answers from this
  * process), bounded in time, and measures what reached Keystone and the services meanwhile.
@@ -162,7 +174,9 @@ async function measure(
   env: Record<string, string>,
   { cwd = work, instance = keystone }: { cwd?: string; instance?: KeystoneInstance } = {}
 ): Promise<Run> {
-  const before = keystoneLog(instance).length
+  // gunicorn writes a request's line after answering it: let the lines of earlier requests (the
+  // logins of a beforeAll, say) land first, or they would be counted against this command.
+  const before = (await settledLog(instance)).length
   const firstService = recorder.requests.length
   const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { PATH: '/usr/bin:/bin', HOME: join(work, 'home'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -180,15 +194,7 @@ async function measure(
       resolve({ status, stdout, stderr })
     })
   })
-  // gunicorn logs a request once it has answered: give the last line a moment to land.
-  let lines = keystoneLog(instance)
-  for (let i = 0; i < 10; i++) {
-    await new Promise(resolve => setTimeout(resolve, 100))
-    const again = keystoneLog(instance)
-    if (again.length === lines.length) break
-    lines = again
-  }
-  const added = lines.slice(before)
+  const added = (await settledLog(instance)).slice(before)
   return {
     ...result,
     keystone: added.length,
