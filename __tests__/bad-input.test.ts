@@ -132,7 +132,7 @@ const CASES: Record<string, Case> = {
   'OS_AUTH_URL with ftp:// in an OpenRC': { env: { ...OPENRC, OS_AUTH_URL: `ftp://${HOSTPORT}/v3` }, error: /OS_AUTH_URL must start with https/ },
 
   // ── credentials that do not add up ──────────────────────────────────────────────────────────
-  'unknown auth-method': { inputs: { ...BASE, 'auth-method': 'v3token' }, error: /auth-method.*use password or application-credential/ },
+  'unknown auth-method': { inputs: { ...BASE, 'auth-method': 'v3token' }, error: /auth-method.*use password, application-credential or oidc/ },
   'auth-method oidc': { inputs: { ...BASE, 'auth-method': 'oidc' }, error: /auth-method/ },
   'auth-method application-credential with only a password': { inputs: { ...BASE, 'auth-method': 'application-credential' }, error: /no secret is set/ },
   'auth-method password with only an application credential': { inputs: { ...APP_CRED, 'auth-method': 'password' }, error: /no password is set/ },

@@ -8,7 +8,7 @@ const AUTH = 'https://keystone.example.com:5000/v3'
 /** What Keystone receives for these inputs and this job environment. */
 function body(inputs: Partial<Record<InputName, string>>, env: Record<string, string> = {}): unknown {
   const config = resolveConfig(source({ 'auth-url': AUTH, ...inputs }, env))
-  return authRequestBody(config.credentials, config.scope)
+  return authRequestBody(config.credentials as Exclude<typeof config.credentials, { method: 'oidc' }>, config.scope)
 }
 
 function errorOf(inputs: Partial<Record<InputName, string>>, env: Record<string, string> = {}): string {
@@ -97,7 +97,7 @@ describe('OpenRC fallbacks', () => {
     const config = resolveConfig(source({}, ovhOpenrc))
     expect(config.authUrl).toBe('https://auth.cloud.ovh.net/v3')
     expect(config.region).toBe('GRA11')
-    expect(authRequestBody(config.credentials, config.scope)).toEqual({
+    expect(authRequestBody(config.credentials as Exclude<typeof config.credentials, { method: 'oidc' }>, config.scope)).toEqual({
       auth: { identity: passwordUser({ name: 'user-abc', domain: { name: 'Default' }, password: 'secret' }), scope: { project: { id: 'tenant-id' } } }
     })
   })
@@ -189,7 +189,7 @@ describe('configuration errors name the input and the variable', () => {
     ['secret without its id', { 'auth-url': AUTH, 'application-credential-secret': 's' }, {}, /set without the credential it belongs to/],
     ['credential name without user', { 'auth-url': AUTH, 'application-credential-name': 'ci', 'application-credential-secret': 's' }, {}, /looks up per user/],
     ['auth-method password without password', { 'auth-url': AUTH, 'auth-method': 'password', 'application-credential-secret': 's' }, {}, /no password is set/],
-    ['unknown auth-method', { ...user, 'auth-method': 'token' }, {}, /`auth-method` is "token": use password or application-credential/],
+    ['unknown auth-method', { ...user, 'auth-method': 'token' }, {}, /`auth-method` is "token": use password, application-credential or oidc/],
     ['project and domain scope', { ...user, 'project-id': 'p', 'domain-name': 'd' }, {}, /Two scopes.*input `project-id` and input `domain-name`/],
     ['system and project scope', { ...user, 'project-id': 'p', 'system-scope': 'all' }, {}, /Two scopes/],
     ['system and project in the env', { 'auth-url': AUTH, 'user-id': 'u', password: 'p' }, { OS_SYSTEM_SCOPE: 'all', OS_PROJECT_ID: 'p' }, /OS_SYSTEM_SCOPE and OS_PROJECT_ID/],

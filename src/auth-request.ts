@@ -3,7 +3,7 @@ import { passwordIdentity } from './auth-methods/password.js'
 import type { Credentials, Scope } from './config.js'
 
 /** The body of `POST /v3/auth/tokens`. It holds a secret: it is sent, never logged. */
-export function authRequestBody(credentials: Credentials, scope: Scope): object {
+export function authRequestBody(credentials: Exclude<Credentials, { method: 'oidc' }>, scope: Scope): object {
   const identity = credentials.method === 'password' ? passwordIdentity(credentials) : applicationCredentialIdentity(credentials)
   const scopeBody = scopeRequest(scope)
   return { auth: { identity, ...(scopeBody !== undefined && { scope: scopeBody }) } }

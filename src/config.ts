@@ -46,6 +46,9 @@ export const INPUT_FALLBACKS = {
   validate: [],
   'revoke-shared': [],
   'token-use': [],
+  'identity-provider': ['OS_IDENTITY_PROVIDER'],
+  protocol: ['OS_PROTOCOL'],
+  audience: [],
   'job-index': [],
   'job-total': [],
   'rate-limit': []
@@ -84,6 +87,8 @@ export type Credentials =
   | { method: 'password'; user: UserRef; password: string }
   | { method: 'application-credential'; id: string; secret: string }
   | { method: 'application-credential'; name: string; user: UserRef; secret: string }
+  /** Keyless: the workflow's GitHub ID token, traded at Keystone's federation endpoint. */
+  | { method: 'oidc'; identityProvider: string; protocol: string; audience: string }
 
 export type AuthMethod = Credentials['method']
 
@@ -366,7 +371,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     scopeGroup.layer === 'env' && hasProject && hasDomain ? domainRef(scopeValues['domain-id'], scopeValues['domain-name']) : undefined
 
   const userDomain = domainRefOf(read.group(['user-domain-id', 'user-domain-name']).values, 'user-domain') ?? defaultDomain
-  const credentials = resolveCredentials(read, source, userDomain)
+  const credentials = resolveCredentials(read, source, userDomain, authUrl)
 
   let scope: Scope
   if (credentials.method === 'application-credential') {
@@ -380,7 +385,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     }
     scope = { kind: 'default' }
   } else {
-    scope = resolveScope(read, scopeGroup, defaultDomain, userDomain, credentials.user)
+    scope = resolveScope(read, scopeGroup, defaultDomain, userDomain, credentials.method === 'password' ? credentials.user : undefined)
   }
 
   const regionValue = read.get('region')
@@ -425,8 +430,8 @@ const AUTH_TYPE_METHODS: Record<string, AuthMethod> = {
 function resolveAuthMethod(read: Reader, source: ConfigSource): AuthMethod {
   const explicit = read.fromInput('auth-method')
   if (explicit) {
-    if (explicit.value === 'password' || explicit.value === 'application-credential') return explicit.value
-    throw new UserError(`input \`auth-method\` is "${explicit.value}": use password or application-credential.`)
+    if (explicit.value === 'password' || explicit.value === 'application-credential' || explicit.value === 'oidc') return explicit.value
+    throw new UserError(`input \`auth-method\` is "${explicit.value}": use password, application-credential or oidc.`)
   }
   const authType = (source.file?.variables.OS_AUTH_TYPE ?? source.env.OS_AUTH_TYPE ?? '').trim().toLowerCase()
   const fromAuthType = Object.hasOwn(AUTH_TYPE_METHODS, authType) ? AUTH_TYPE_METHODS[authType] : undefined
@@ -442,8 +447,10 @@ function resolveAuthMethod(read: Reader, source: ConfigSource): AuthMethod {
   if (secret) return 'application-credential'
   if (password) return 'password'
   if (source.file?.passwordPrompt) return 'password'
+  // An identity provider and no secret at all: the keyless login is what is meant.
+  if (read.get('identity-provider')) return 'oidc'
   throw new UserError(
-    'No credentials: set `password` (or OS_PASSWORD) with `username` or `user-id`, or `application-credential-id` and `application-credential-secret` (or their OS_APPLICATION_CREDENTIAL_* variables).'
+    'No credentials: set `password` (or OS_PASSWORD) with `username` or `user-id`, or `application-credential-id` and `application-credential-secret` (or their OS_APPLICATION_CREDENTIAL_* variables), or `identity-provider` for a keyless login.'
   )
 }
 
@@ -460,8 +467,21 @@ function resolveUser(read: Reader, userDomain: DomainRef | undefined, purpose: s
   return { name: name.value, domain: userDomain }
 }
 
-function resolveCredentials(read: Reader, source: ConfigSource, userDomain: DomainRef | undefined): Credentials {
+function resolveCredentials(read: Reader, source: ConfigSource, userDomain: DomainRef | undefined, authUrl: string): Credentials {
   const method = resolveAuthMethod(read, source)
+  if (method === 'oidc') {
+    const identityProvider = read.get('identity-provider')
+    if (!identityProvider) {
+      throw new UserError('auth-method is oidc but no identity provider is set: set `identity-provider` (OS_IDENTITY_PROVIDER) to the id Keystone gave the GitHub provider.')
+    }
+    return {
+      method,
+      identityProvider: identityProvider.value,
+      protocol: read.get('protocol')?.value ?? 'openid',
+      // The relying party is Keystone itself: operators require this audience (docs/oidc-operator-guide.md).
+      audience: read.fromInput('audience')?.value ?? authUrl
+    }
+  }
   if (method === 'password') {
     const password = read.get('password')
     if (!password) {
@@ -514,7 +534,7 @@ function resolveScope(
   scopeGroup: ScopeGroup,
   defaultDomain: DomainRef | undefined,
   userDomain: DomainRef | undefined,
-  user: UserRef
+  user: UserRef | undefined
 ): Scope {
   const v = scopeGroup.values
   const project = v['project-id'] ?? v['project-name']
@@ -540,7 +560,7 @@ function resolveScope(
     if (v['project-id']) return { kind: 'project', project: { id: v['project-id'].value } }
     const projectDomain = domainRefOf(read.group(['project-domain-id', 'project-domain-name']).values, 'project-domain')
     // A project name is unique only within its domain; the user's own domain is the usual home.
-    const domainOfProject = projectDomain ?? defaultDomain ?? ('domain' in user ? user.domain : userDomain)
+    const domainOfProject = projectDomain ?? defaultDomain ?? (user && 'domain' in user ? user.domain : userDomain)
     if (!domainOfProject) {
       throw new UserError(
         `${project.from} names a project, which Keystone looks up per domain: set \`project-domain-name\` (OS_PROJECT_DOMAIN_NAME) or \`project-domain-id\`, or use \`project-id\` instead.`
@@ -557,6 +577,7 @@ function resolveScope(
  * from a delegated one), so `direct` is its only working mode and its default.
  */
 function resolveTokenUse(value: Sourced | undefined, method: AuthMethod): TokenUse {
+  // A federated token can be exchanged like a password one: exchange stays its default.
   if (!value) return method === 'application-credential' ? 'direct' : 'exchange'
   if (value.value === 'exchange' || value.value === 'direct') return value.value
   throw new UserError(`${value.from} is "${value.value}": use exchange or direct.`)

@@ -36,6 +36,9 @@ export interface Token {
 
 export type Revocation = 'revoked' | 'already-gone'
 
+/** Turns a refusal into the sentence that names who refused, or leaves it to the generic one. */
+export type RefusalExplainer = (response: HttpResponse, url: string) => KeystoneError | undefined
+
 export interface KeystoneOptions {
   /** Deadline of one request, answer body included. */
   timeoutMs: number
@@ -98,6 +101,29 @@ export class Keystone {
     if (response.status !== 201 && response.status !== 200) {
       throw issueFailure(response, url)
     }
+    return this.issuedToken(response, url)
+  }
+
+  /**
+   * Keyless login: trades a GitHub ID token (a JWT) for an unscoped Keystone token at the
+   * federation endpoint. `explain` names who refused (mod_auth_openidc, Apache, the mapping).
+   */
+  federatedLogin(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
+    return this.retrying(() => this.federatedLoginOnce(url, idToken, explain))
+  }
+
+  private async federatedLoginOnce(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
+    const response = await this.exchange('exchange the GitHub ID token', {
+      method: 'POST',
+      url,
+      headers: { Authorization: `Bearer ${idToken}`, Accept: 'application/json' }
+    })
+    if (response.status !== 201 && response.status !== 200) throw explain?.(response, url) ?? issueFailure(response, url)
+    return this.issuedToken(response, url)
+  }
+
+  /** The token of a successful login: its header, then its document (revoked if unusable). */
+  private async issuedToken(response: HttpResponse, url: string): Promise<Token> {
     const value = headerValue(response, 'x-subject-token')
     if (!value) {
       throw new KeystoneError(

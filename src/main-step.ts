@@ -18,6 +18,7 @@ import { loadCredentialFile } from './credential-files.js'
 import { nodeFiles, type StepFiles } from './files.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { tokenSummary } from './summary.js'
+import { keylessLogin } from './oidc.js'
 import * as fs from 'node:fs'
 import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
 import { prepareTls } from './tls.js'
@@ -75,7 +76,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     // when later steps will use the token as it is, with its catalog.
     const direct = config.tokenUse === 'direct' && config.exportEnv
     const wantCatalog = config.region !== undefined || direct
-    issued = await keystone.issue(authRequestBody(config.credentials, config.scope), { catalog: wantCatalog })
+    issued = await logIn(context, keystone, config, wantCatalog)
     core.setSecret(issued.value)
     const producer = sharing.key !== undefined && !sharing.sharedToken
     // Saved at once: from here on, whatever happens, the post step can revoke it.
@@ -112,6 +113,19 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     if (issued && keystone) await revokeAfterFailure(core, keystone, issued.value)
     throw error
   }
+}
+
+/** One login: a request body with the credentials, or the keyless exchange of a GitHub ID token. */
+function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, catalog: boolean): Promise<Token> {
+  const { credentials } = config
+  if (credentials.method !== 'oidc') return keystone.issue(authRequestBody(credentials, config.scope), { catalog })
+  const core = context.core
+  return keylessLogin(
+    { core, getIDToken: audience => core.getIDToken(audience), keystone },
+    { identityProvider: credentials.identityProvider, protocol: credentials.protocol, audience: credentials.audience },
+    config.scope,
+    { catalog, idTokenTimeoutMs: config.timing.timeoutMs }
+  )
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Scope } from './config.js'
 import type { Core } from './core.js'
 import { KeystoneError, oneLine, UserError } from './errors.js'
 import type { HttpResponse } from './http.js'
-import type { Revocation, Token } from './keystone.js'
+import type { RefusalExplainer, Revocation, Token } from './keystone.js'
 import { formatTime } from './time.js'
 
 /**
@@ -32,15 +32,9 @@ export const DEFAULT_PROTOCOL = 'openid'
 /** The permission block a workflow needs for getIDToken, as the user should paste it. */
 export const ID_TOKEN_PERMISSIONS_YAML = 'permissions:\n  id-token: write\n  contents: read'
 
-/** Explains a refused federated login; undefined leaves the Keystone client's generic sentence. */
-export type RefusalExplainer = (response: HttpResponse, url: string) => KeystoneError | undefined
+export type { RefusalExplainer } from './keystone.js'
 
-/**
- * The part of the Keystone client keyless login uses. `Keystone` (src/keystone.ts) has `issue`
- * and `revoke`; `federatedLogin` is the method proposed for it: POST `url` with
- * `Authorization: Bearer <idToken>` and no body, with issue()'s deadline, retries and token parsing,
- * and `explain` consulted for a refusal before the generic sentence.
- */
+/** The part of the Keystone client (src/keystone.ts) keyless login uses. */
 export interface FederatingKeystone {
   readonly authUrl: string
   federatedLogin(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token>
@@ -320,7 +314,7 @@ export async function keylessLogin(
   core.setSecret(unscoped.value)
   core.debug(`Identity provider ${settings.identityProvider} admitted the ID token as federated user ${unscoped.user.name ?? unscoped.user.id}.`)
   try {
-    const scoped = await keystone.issue(rescopeBody(unscoped.value, scope), options).catch((error: unknown) => {
+    const scoped = await keystone.issue(rescopeBody(unscoped.value, scope), { catalog: options.catalog }).catch((error: unknown) => {
       throw rescopeError(error, unscoped, scope)
     })
     core.setSecret(scoped.value)
