@@ -10,5 +10,5 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/e2e/'],
   collectCoverageFrom: ['src/**/*.ts'],
   // Property tests and real sockets: generous on a loaded 2-core machine, still bounded.
-  testTimeout: 30_000,
+  testTimeout: 30_000
 }

@@ -76,7 +76,10 @@ const CASES: Record<string, Case> = {
   'password empty': { inputs: { ...BASE, password: '' }, error: /No credentials/ },
   'password only a pasted newline': { inputs: { ...BASE, password: '\r\n' }, error: /No credentials/ },
   'no user at all': { inputs: without(BASE, 'user-id'), error: /needs a user/ },
-  'username and user-id whitespace-only': { inputs: { ...BASE, 'user-id': '  ', username: ' \t', 'user-domain-name': 'Default' }, error: /needs a user/ },
+  'username and user-id whitespace-only': {
+    inputs: { ...BASE, 'user-id': '  ', username: ' \t', 'user-domain-name': 'Default' },
+    error: /needs a user/
+  },
   'application-credential-id whitespace-only beside its secret': {
     inputs: { ...APP_CRED, 'application-credential-id': '   ' },
     error: /without the credential it belongs to/
@@ -84,30 +87,51 @@ const CASES: Record<string, Case> = {
 
   // ── line breaks and control characters ──────────────────────────────────────────────────────
   'auth-url with a newline inside': { inputs: { ...BASE, 'auth-url': `${AUTH}\nhttp://127.0.0.1:1/v3` }, error: /line break/ },
-  'username with a newline inside': { inputs: { ...without(BASE, 'user-id'), username: 'alice\nbob', 'user-domain-name': 'Default' }, error: /line break/ },
+  'username with a newline inside': {
+    inputs: { ...without(BASE, 'user-id'), username: 'alice\nbob', 'user-domain-name': 'Default' },
+    error: /line break/
+  },
   'password with a newline inside': { inputs: { ...BASE, password: `${PASSWORD}\nsecond-line-of-it` }, error: /line break/ },
-  'application-credential-secret with a CR inside': { inputs: { ...APP_CRED, 'application-credential-secret': `${APP_SECRET}\rmore` }, error: /line break/ },
+  'application-credential-secret with a CR inside': {
+    inputs: { ...APP_CRED, 'application-credential-secret': `${APP_SECRET}\rmore` },
+    error: /line break/
+  },
   'project-id with CRLF inside': { inputs: { ...BASE, 'project-id': 'p1\r\nOS_EVIL=1' }, error: /line break/ },
-  'project-name with a newline inside': { inputs: { ...without(BASE, 'project-id'), 'project-name': 'web\nOS_EVIL=1', 'project-domain-id': 'd1' }, error: /line break/ },
+  'project-name with a newline inside': {
+    inputs: { ...without(BASE, 'project-id'), 'project-name': 'web\nOS_EVIL=1', 'project-domain-id': 'd1' },
+    error: /line break/
+  },
   'region with a newline inside': { inputs: { ...BASE, region: 'GRA11\nOS_EVIL=1' }, error: /line break/ },
   'OS_REGION_NAME with a CR inside': { env: { ...OPENRC, OS_REGION_NAME: 'GRA11\rOS_EVIL=1' }, error: /OS_REGION_NAME contains a line break/ },
   'OS_PROJECT_NAME with a newline inside': {
     env: { ...without(OPENRC, 'OS_PROJECT_ID'), OS_PROJECT_NAME: 'web\nOS_EVIL=1' },
     error: /OS_PROJECT_NAME contains a line break/
   },
-  'OS_PASSWORD with a newline inside': { env: { ...OPENRC, OS_PASSWORD: `${PASSWORD}\nline2-of-the-password` }, error: /OS_PASSWORD contains a line break/ },
-  'user-domain-name with a NUL': { inputs: { ...without(BASE, 'user-id'), username: 'alice', 'user-domain-name': 'Def\u0000ault' }, error: /control character/ },
+  'OS_PASSWORD with a newline inside': {
+    env: { ...OPENRC, OS_PASSWORD: `${PASSWORD}\nline2-of-the-password` },
+    error: /OS_PASSWORD contains a line break/
+  },
+  'user-domain-name with a NUL': {
+    inputs: { ...without(BASE, 'user-id'), username: 'alice', 'user-domain-name': 'Def\u0000ault' },
+    error: /control character/
+  },
   'interface with a tab inside': { inputs: { ...BASE, interface: 'pub\tlic' }, error: /control character/ },
   'domain-name with an ANSI escape': { inputs: { ...without(BASE, 'project-id'), 'domain-name': '\u001b[31mred' }, error: /control character/ },
   'auth-method with a DEL': { inputs: { ...BASE, 'auth-method': 'pass\u007fword' }, error: /control character/ },
 
   // ── absurdly long ───────────────────────────────────────────────────────────────────────────
   'auth-url of 10 KB': { inputs: { ...BASE, 'auth-url': `${AUTH}/${'a'.repeat(KB10)}` }, error: /characters long/ },
-  'username of 10 KB': { inputs: { ...without(BASE, 'user-id'), username: 'u'.repeat(KB10), 'user-domain-name': 'Default' }, error: /characters long/ },
+  'username of 10 KB': {
+    inputs: { ...without(BASE, 'user-id'), username: 'u'.repeat(KB10), 'user-domain-name': 'Default' },
+    error: /characters long/
+  },
   'user-id of 10 KB': { inputs: { ...BASE, 'user-id': 'u'.repeat(KB10) }, error: /characters long/ },
   'password of 10 KB': { inputs: { ...BASE, password: LONG_SECRET }, error: /characters long/ },
   'application-credential-secret of 10 KB': { inputs: { ...APP_CRED, 'application-credential-secret': LONG_SECRET }, error: /characters long/ },
-  'project-name of 10 KB': { inputs: { ...without(BASE, 'project-id'), 'project-name': 'p'.repeat(KB10), 'project-domain-id': 'd1' }, error: /characters long/ },
+  'project-name of 10 KB': {
+    inputs: { ...without(BASE, 'project-id'), 'project-name': 'p'.repeat(KB10), 'project-domain-id': 'd1' },
+    error: /characters long/
+  },
   'region of 10 KB': { inputs: { ...BASE, region: 'R'.repeat(KB10) }, error: /characters long/ },
   'OS_PROJECT_ID of 10 KB': { env: { ...OPENRC, OS_PROJECT_ID: 'p'.repeat(KB10) }, error: /OS_PROJECT_ID is 10240 characters long/ },
   'revoke of 10 KB': { inputs: { ...BASE, revoke: 't'.repeat(KB10) }, error: /characters long/ },
@@ -134,7 +158,10 @@ const CASES: Record<string, Case> = {
   // ── credentials that do not add up ──────────────────────────────────────────────────────────
   'unknown auth-method': { inputs: { ...BASE, 'auth-method': 'v3token' }, error: /auth-method.*use password, application-credential or oidc/ },
   'auth-method oidc': { inputs: { ...BASE, 'auth-method': 'oidc' }, error: /auth-method/ },
-  'auth-method application-credential with only a password': { inputs: { ...BASE, 'auth-method': 'application-credential' }, error: /no secret is set/ },
+  'auth-method application-credential with only a password': {
+    inputs: { ...BASE, 'auth-method': 'application-credential' },
+    error: /no secret is set/
+  },
   'auth-method password with only an application credential': { inputs: { ...APP_CRED, 'auth-method': 'password' }, error: /no password is set/ },
   'two auth methods: password and application credential secret': {
     inputs: { ...BASE, 'application-credential-id': 'ac1', 'application-credential-secret': APP_SECRET },
@@ -144,8 +171,14 @@ const CASES: Record<string, Case> = {
     env: { ...OPENRC, OS_APPLICATION_CREDENTIAL_ID: 'ac1', OS_APPLICATION_CREDENTIAL_SECRET: APP_SECRET },
     error: /Both a password \(OS_PASSWORD\)/
   },
-  'OS_AUTH_TYPE v3applicationcredential with only a password': { env: { ...OPENRC, OS_AUTH_TYPE: 'v3applicationcredential' }, error: /no secret is set/ },
-  'application credential secret without its id': { inputs: { 'auth-url': AUTH, 'application-credential-secret': APP_SECRET }, error: /without the credential/ },
+  'OS_AUTH_TYPE v3applicationcredential with only a password': {
+    env: { ...OPENRC, OS_AUTH_TYPE: 'v3applicationcredential' },
+    error: /no secret is set/
+  },
+  'application credential secret without its id': {
+    inputs: { 'auth-url': AUTH, 'application-credential-secret': APP_SECRET },
+    error: /without the credential/
+  },
   'application credential name without a user': {
     inputs: { 'auth-url': AUTH, 'application-credential-name': 'ci', 'application-credential-secret': APP_SECRET },
     error: /looks up per user/
@@ -159,7 +192,10 @@ const CASES: Record<string, Case> = {
 
   // ── scopes ─────────────────────────────────────────────────────────────────────────────────
   'system-scope: yes': { inputs: { ...without(BASE, 'project-id'), 'system-scope': 'yes' }, error: /only system scope Keystone knows is all/ },
-  'OS_SYSTEM_SCOPE=project in an OpenRC': { env: { ...without(OPENRC, 'OS_PROJECT_ID'), OS_SYSTEM_SCOPE: 'project' }, error: /OS_SYSTEM_SCOPE is "project"/ },
+  'OS_SYSTEM_SCOPE=project in an OpenRC': {
+    env: { ...without(OPENRC, 'OS_PROJECT_ID'), OS_SYSTEM_SCOPE: 'project' },
+    error: /OS_SYSTEM_SCOPE is "project"/
+  },
   'two scopes: system and project': { inputs: { ...BASE, 'system-scope': 'all' }, error: /Two scopes/ },
   'two scopes: project id and domain id': { inputs: { ...BASE, 'domain-id': 'd1' }, error: /Two scopes/ },
   'two scopes: project name and domain name': {
@@ -195,7 +231,11 @@ const WRONG_TODAY: Record<string, Case & { why: string }> = {
   // Reader.checked keeps a secret's spaces, so '   ' is a password; secretValues() treats the same
   // value as absent and never masks it. A blank secret is a missing secret.
   'password whitespace-only': { inputs: { ...BASE, password: '   ' }, error: /password/i, why: 'a blank password is sent to Keystone' },
-  'OS_PASSWORD whitespace-only in an OpenRC': { env: { ...OPENRC, OS_PASSWORD: '   ' }, error: /password/i, why: 'a blank OS_PASSWORD is sent to Keystone' },
+  'OS_PASSWORD whitespace-only in an OpenRC': {
+    env: { ...OPENRC, OS_PASSWORD: '   ' },
+    error: /password/i,
+    why: 'a blank OS_PASSWORD is sent to Keystone'
+  },
   'application-credential-secret whitespace-only': {
     inputs: { ...APP_CRED, 'application-credential-secret': '    ' },
     error: /secret/i,
@@ -204,10 +244,18 @@ const WRONG_TODAY: Record<string, Case & { why: string }> = {
   // new URL('…/v3?').search and .hash are '' although the URL has an (empty) query or fragment:
   // the check passes and the login is posted to `…/v3?/auth/tokens?nocatalog` or `…/v3#/auth/tokens…`,
   // i.e. to `/v3` itself.
-  'auth-url with an empty query string (trailing ?)': { inputs: { ...BASE, 'auth-url': `${AUTH}?` }, error: /query string/, why: 'posts to /v3?/auth/tokens' },
+  'auth-url with an empty query string (trailing ?)': {
+    inputs: { ...BASE, 'auth-url': `${AUTH}?` },
+    error: /query string/,
+    why: 'posts to /v3?/auth/tokens'
+  },
   'auth-url with an empty fragment (trailing #)': { inputs: { ...BASE, 'auth-url': `${AUTH}#` }, error: /fragment/, why: 'posts to /v3' },
   // INTERFACES[value.toLowerCase()] reads Object.prototype: 'constructor' and '__proto__' are "known".
-  'interface: constructor': { inputs: { ...BASE, interface: 'constructor' }, error: /use public, internal or admin/, why: 'accepted as an interface' },
+  'interface: constructor': {
+    inputs: { ...BASE, interface: 'constructor' },
+    error: /use public, internal or admin/,
+    why: 'accepted as an interface'
+  },
   'interface: __proto__': { inputs: { ...BASE, interface: '__proto__' }, error: /use public, internal or admin/, why: 'accepted as an interface' }
 }
 

@@ -155,7 +155,9 @@ describe('details', () => {
   })
 
   test("a region's values override the cloud's settings", () => {
-    expect(one('auth:\n  auth_url: https://a/v3\n  username: u\nregions:\n  - name: R1\n    values:\n      auth:\n        auth_url: https://r1/v3\n  - R2')).toEqual({
+    expect(
+      one('auth:\n  auth_url: https://a/v3\n  username: u\nregions:\n  - name: R1\n    values:\n      auth:\n        auth_url: https://r1/v3\n  - R2')
+    ).toEqual({
       OS_AUTH_URL: 'https://r1/v3',
       OS_USERNAME: 'u',
       OS_REGION_NAME: 'R1'
@@ -213,9 +215,7 @@ describe('details', () => {
 
 describe('refused', () => {
   test('several clouds and none chosen', () => {
-    expect(errorOf(fixture('multi.yaml'))).toBe(
-      'clouds.yaml has clouds devstack, ds-admin, infra: choose one with the `cloud` input or OS_CLOUD.'
-    )
+    expect(errorOf(fixture('multi.yaml'))).toBe('clouds.yaml has clouds devstack, ds-admin, infra: choose one with the `cloud` input or OS_CLOUD.')
   })
 
   test('an unknown cloud', () => {
@@ -244,7 +244,9 @@ describe('refused', () => {
   })
 
   test('a duplicate key', () => {
-    expect(errorOf('clouds:\n  a:\n    auth:\n      password: one-s3cr3t\n      password: two-s3cr3t\n')).toBe('clouds.yaml has the same key twice in one mapping at line 5: keep only one.')
+    expect(errorOf('clouds:\n  a:\n    auth:\n      password: one-s3cr3t\n      password: two-s3cr3t\n')).toBe(
+      'clouds.yaml has the same key twice in one mapping at line 5: keep only one.'
+    )
   })
 
   test('a tab used for indentation', () => {
@@ -327,8 +329,41 @@ describe('properties', () => {
     .array(
       fc.oneof(
         fc.constantFrom(
-          'clouds:', 'auth:', 'region_name:', 'regions:', 'profile:', 'password:', '<<:', '\n', '\n  ', '\n    ', '- ', ': ', '&a ', '*a',
-          '*b', '&b ', '[', ']', '{', '}', ',', '"', "'", '#', '---', '%YAML 1.1\n', '!!binary ', '!!set ', '!!omap ', '? ', '|', '>', '\t', '~', '3'
+          'clouds:',
+          'auth:',
+          'region_name:',
+          'regions:',
+          'profile:',
+          'password:',
+          '<<:',
+          '\n',
+          '\n  ',
+          '\n    ',
+          '- ',
+          ': ',
+          '&a ',
+          '*a',
+          '*b',
+          '&b ',
+          '[',
+          ']',
+          '{',
+          '}',
+          ',',
+          '"',
+          "'",
+          '#',
+          '---',
+          '%YAML 1.1\n',
+          '!!binary ',
+          '!!set ',
+          '!!omap ',
+          '? ',
+          '|',
+          '>',
+          '\t',
+          '~',
+          '3'
         ),
         fc.string({ maxLength: 4 })
       ),

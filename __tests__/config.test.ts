@@ -167,7 +167,9 @@ describe('OpenRC fallbacks', () => {
   })
 
   test('interface names are normalised, booleans follow YAML', () => {
-    const config = resolveConfig(source({ 'auth-url': AUTH, 'user-id': 'u', password: 'p', interface: 'internalURL', revoke: 'False', 'export-env': 'TRUE' }))
+    const config = resolveConfig(
+      source({ 'auth-url': AUTH, 'user-id': 'u', password: 'p', interface: 'internalURL', revoke: 'False', 'export-env': 'TRUE' })
+    )
     expect(config).toMatchObject({ interface: 'internal', revoke: false, exportEnv: true })
   })
 })
@@ -178,7 +180,12 @@ describe('configuration errors name the input and the variable', () => {
     ['no auth url', { 'user-id': 'u', password: 'p' }, {}, /`auth-url` input or the OS_AUTH_URL variable/],
     ['no credentials at all', { 'auth-url': AUTH }, {}, /No credentials: set `password` \(or OS_PASSWORD\)/],
     ['password without a user', { 'auth-url': AUTH, password: 'p' }, {}, /needs a user: set `user-id` \(OS_USER_ID\)/],
-    ['username without a domain', { 'auth-url': AUTH, username: 'a', password: 'p' }, {}, /input `username` names a user, .*`user-domain-name` \(OS_USER_DOMAIN_NAME\)/],
+    [
+      'username without a domain',
+      { 'auth-url': AUTH, username: 'a', password: 'p' },
+      {},
+      /input `username` names a user, .*`user-domain-name` \(OS_USER_DOMAIN_NAME\)/
+    ],
     [
       'both secrets',
       { ...user, 'application-credential-secret': 's' },
@@ -187,12 +194,27 @@ describe('configuration errors name the input and the variable', () => {
     ],
     ['both secrets, one from the env', user, { OS_APPLICATION_CREDENTIAL_SECRET: 's' }, /OS_APPLICATION_CREDENTIAL_SECRET/],
     ['secret without its id', { 'auth-url': AUTH, 'application-credential-secret': 's' }, {}, /set without the credential it belongs to/],
-    ['credential name without user', { 'auth-url': AUTH, 'application-credential-name': 'ci', 'application-credential-secret': 's' }, {}, /looks up per user/],
-    ['auth-method password without password', { 'auth-url': AUTH, 'auth-method': 'password', 'application-credential-secret': 's' }, {}, /no password is set/],
+    [
+      'credential name without user',
+      { 'auth-url': AUTH, 'application-credential-name': 'ci', 'application-credential-secret': 's' },
+      {},
+      /looks up per user/
+    ],
+    [
+      'auth-method password without password',
+      { 'auth-url': AUTH, 'auth-method': 'password', 'application-credential-secret': 's' },
+      {},
+      /no password is set/
+    ],
     ['unknown auth-method', { ...user, 'auth-method': 'token' }, {}, /`auth-method` is "token": use password, application-credential or oidc/],
     ['project and domain scope', { ...user, 'project-id': 'p', 'domain-name': 'd' }, {}, /Two scopes.*input `project-id` and input `domain-name`/],
     ['system and project scope', { ...user, 'project-id': 'p', 'system-scope': 'all' }, {}, /Two scopes/],
-    ['system and project in the env', { 'auth-url': AUTH, 'user-id': 'u', password: 'p' }, { OS_SYSTEM_SCOPE: 'all', OS_PROJECT_ID: 'p' }, /OS_SYSTEM_SCOPE and OS_PROJECT_ID/],
+    [
+      'system and project in the env',
+      { 'auth-url': AUTH, 'user-id': 'u', password: 'p' },
+      { OS_SYSTEM_SCOPE: 'all', OS_PROJECT_ID: 'p' },
+      /OS_SYSTEM_SCOPE and OS_PROJECT_ID/
+    ],
     ['system scope other than all', { ...user, 'system-scope': 'yes' }, {}, /only system scope Keystone knows is all/],
     ['project name without any domain', { ...user, 'project-name': 'web' }, {}, /`project-domain-name` \(OS_PROJECT_DOMAIN_NAME\)/],
     ['project name from OS_TENANT_NAME without any domain', user, { OS_TENANT_NAME: 'web' }, /OS_TENANT_NAME names a project/],
@@ -209,7 +231,9 @@ describe('configuration errors name the input and the variable', () => {
   })
 
   test('whitespace-only inputs count as absent and fall back to the environment', () => {
-    const config = resolveConfig(source({ 'auth-url': '   ', 'user-id': ' ', password: '\n' }, { OS_AUTH_URL: AUTH, OS_USER_ID: 'u', OS_PASSWORD: 'p' }))
+    const config = resolveConfig(
+      source({ 'auth-url': '   ', 'user-id': ' ', password: '\n' }, { OS_AUTH_URL: AUTH, OS_USER_ID: 'u', OS_PASSWORD: 'p' })
+    )
     expect(config.credentials).toEqual({ method: 'password', user: { id: 'u' }, password: 'p' })
   })
 
@@ -222,7 +246,9 @@ describe('configuration errors name the input and the variable', () => {
 
 describe('secretValues', () => {
   test('lists every password and credential secret the step can read, from inputs and env', () => {
-    const values = secretValues(source({ password: 'a-pass\n' }, { OS_PASSWORD: 'env-pass', OS_APPLICATION_CREDENTIAL_SECRET: 'env-secret', OS_USERNAME: 'bob' }))
+    const values = secretValues(
+      source({ password: 'a-pass\n' }, { OS_PASSWORD: 'env-pass', OS_APPLICATION_CREDENTIAL_SECRET: 'env-secret', OS_USERNAME: 'bob' })
+    )
     expect(values.sort()).toEqual(['a-pass', 'env-pass', 'env-secret'])
   })
 })

@@ -40,7 +40,12 @@ function tokenBody(catalog: unknown[] = defaultCatalog(), extra: Record<string, 
 
 function defaultCatalog(): unknown[] {
   return [
-    { type: 'identity', name: 'keystone', id: 's0', endpoints: [endpoint('https://keystone.example/v3'), endpoint('http://10.0.0.1:5000/v3', 'internal')] },
+    {
+      type: 'identity',
+      name: 'keystone',
+      id: 's0',
+      endpoints: [endpoint('https://keystone.example/v3'), endpoint('http://10.0.0.1:5000/v3', 'internal')]
+    },
     {
       type: 'compute',
       name: 'nova',
@@ -150,7 +155,9 @@ describe('directUseSetup: refusals and notes', () => {
 
   test('lists the services reached directly, and a catalog identity endpoint that is not auth-url', () => {
     const notes = directUseSetup(input({ region: 'GRA11', authUrl: 'https://auth.example/v3' })).notes
-    expect(notes[0]).toBe('openstack and openstacksdk use the token as it is, with its catalog (public endpoints in region GRA11): compute, volumev3.')
+    expect(notes[0]).toBe(
+      'openstack and openstacksdk use the token as it is, with its catalog (public endpoints in region GRA11): compute, volumev3.'
+    )
     expect(directUseSetup(input({ authUrl: 'https://auth.example/v3' })).notes.join('\n')).toMatch(
       /Identity commands go to the catalog's identity endpoint https:\/\/keystone\.example\/v3, not to https:\/\/auth\.example\/v3/
     )
@@ -179,7 +186,9 @@ describe('catalogEndpoints', () => {
       null,
       { endpoints: [] }
     ]
-    expect(catalogEndpoints(catalog, { interface: 'publicURL', region: 'R' })).toEqual([{ type: 'image', url: 'https://glance', region: 'R', interface: 'public' }])
+    expect(catalogEndpoints(catalog, { interface: 'publicURL', region: 'R' })).toEqual([
+      { type: 'image', url: 'https://glance', region: 'R', interface: 'public' }
+    ])
     expect(catalogEndpoints('nope')).toEqual([])
   })
 })
@@ -203,8 +212,21 @@ describe('writeSetupFiles', () => {
       },
       writeFileSync: (p, _d, o) => void calls.push(`write ${p} ${o.mode.toString(8)}`)
     }
-    writeSetupFiles([{ path: '/t/a/state', content: 'x', mode: 0o600 }, { path: '/t/a/new', content: 'y', mode: 0o644 }], fake)
-    expect(calls).toEqual(['mkdir /t/a 700', 'chmod /t/a/state 600', 'write /t/a/state 600', 'mkdir /t/a 700', 'chmod /t/a/new 644', 'write /t/a/new 644'])
+    writeSetupFiles(
+      [
+        { path: '/t/a/state', content: 'x', mode: 0o600 },
+        { path: '/t/a/new', content: 'y', mode: 0o644 }
+      ],
+      fake
+    )
+    expect(calls).toEqual([
+      'mkdir /t/a 700',
+      'chmod /t/a/state 600',
+      'write /t/a/state 600',
+      'mkdir /t/a 700',
+      'chmod /t/a/new 644',
+      'write /t/a/new 644'
+    ])
   })
 
   test('on a real file system, with the modes asked for', () => {
@@ -358,12 +380,16 @@ print(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache(), c.CloudRegi
       { realKeyring: false }
     )
     expect(result.stdout).toBe('None None')
-    expect(result.stderr).toBe("openstack-token: the job's Keystone token expired at 2001-01-01T00:00:00.000000Z; the command falls back to asking Keystone, which refuses an expired token.")
+    expect(result.stderr).toBe(
+      "openstack-token: the job's Keystone token expired at 2001-01-01T00:00:00.000000Z; the command falls back to asking Keystone, which refuses an expired token."
+    )
   })
 
   test('no state file: no answer', () => {
     rmSync(stateFile, { force: true })
-    const result = python(`from openstack.config import cloud_region as c\nprint(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache())`, { realKeyring: false })
+    const result = python(`from openstack.config import cloud_region as c\nprint(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache())`, {
+      realKeyring: false
+    })
     expect(result.stdout).toBe('None')
   })
 
@@ -409,7 +435,12 @@ print(cloud_region.keyring.__name__, cloud_region.keyring.set_password('openstac
     writeState()
     const result = spawnSync(
       PYTHON!,
-      ['-I', '-S', '-c', `import sys\nsys.path[:0] = ${JSON.stringify([second, shimDir, join(dir, 'sdk'), join(dir, 'real')])}\nimport keyring\nprint(keyring.__file__)`],
+      [
+        '-I',
+        '-S',
+        '-c',
+        `import sys\nsys.path[:0] = ${JSON.stringify([second, shimDir, join(dir, 'sdk'), join(dir, 'real')])}\nimport keyring\nprint(keyring.__file__)`
+      ],
       { encoding: 'utf8', timeout: 20_000 }
     )
     expect(result.stderr).toBe('')

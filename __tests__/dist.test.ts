@@ -32,7 +32,10 @@ beforeAll(async () => {
 })
 afterAll(() => new Promise(resolve => server.close(resolve)))
 
-function runBundle(entry: 'main' | 'post', env: Record<string, string>): Promise<{ code: number; stdout: string; files: Record<string, Record<string, string>> }> {
+function runBundle(
+  entry: 'main' | 'post',
+  env: Record<string, string>
+): Promise<{ code: number; stdout: string; files: Record<string, Record<string, string>> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'))
   const files = { GITHUB_ENV: 'env', GITHUB_OUTPUT: 'output', GITHUB_STATE: 'state' }
   for (const name of Object.values(files)) fs.writeFileSync(path.join(dir, name), '')
@@ -63,7 +66,12 @@ test('dist/main issues and exports, dist/post revokes what main saved', async ()
   })
   expect(main.code).toBe(0)
   expect(main.files.env).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'v3token', OS_AUTH_URL: `${authUrl}/v3` })
-  expect(main.stdout.split('\n').filter(l => l.includes(TOKEN) || l.includes('dist-secret')).every(l => l.startsWith('::add-mask::'))).toBe(true)
+  expect(
+    main.stdout
+      .split('\n')
+      .filter(l => l.includes(TOKEN) || l.includes('dist-secret'))
+      .every(l => l.startsWith('::add-mask::'))
+  ).toBe(true)
 
   const state = Object.fromEntries(Object.entries(main.files.state!).map(([k, v]) => [`STATE_${k}`, v]))
   const post = await runBundle('post', state)

@@ -15,7 +15,7 @@ import {
   parseCommand,
   parseFileCommand,
   runJob,
-  runStep,
+  runStep
 } from '../scripts/emulator/runner.mjs'
 
 const REPO = process.cwd()
@@ -86,40 +86,43 @@ afterAll(() => {
 function fakeAction(postIf?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'fake-action-'))
   dirs.push(dir)
-  writeFileSync(join(dir, 'action.yml'), [
-    'name: fake',
-    'description: a fake action for the emulator tests',
-    'inputs:',
-    '  auth-url:',
-    '    description: required, no default',
-    '    required: true',
-    '  region name:',
-    '    default: RegionOne',
-    '  retries:',
-    '    default: 3',
-    '  no-default:',
-    '    description: neither given nor defaulted',
-    '  mode:',
-    '    default: ok',
-    '  old-input:',
-    '    deprecationMessage: use auth-url',
-    'outputs:',
-    '  token-id:',
-    '    description: an id',
-    'runs:',
-    '  using: node20',
-    '  main: main.mjs',
-    '  post: post.mjs',
-    ...(postIf === undefined ? [] : [`  post-if: ${postIf}`]),
-    '',
-  ].join('\n'))
+  writeFileSync(
+    join(dir, 'action.yml'),
+    [
+      'name: fake',
+      'description: a fake action for the emulator tests',
+      'inputs:',
+      '  auth-url:',
+      '    description: required, no default',
+      '    required: true',
+      '  region name:',
+      '    default: RegionOne',
+      '  retries:',
+      '    default: 3',
+      '  no-default:',
+      '    description: neither given nor defaulted',
+      '  mode:',
+      '    default: ok',
+      '  old-input:',
+      '    deprecationMessage: use auth-url',
+      'outputs:',
+      '  token-id:',
+      '    description: an id',
+      'runs:',
+      '  using: node20',
+      '  main: main.mjs',
+      '  post: post.mjs',
+      ...(postIf === undefined ? [] : [`  post-if: ${postIf}`]),
+      ''
+    ].join('\n')
+  )
   writeFileSync(join(dir, 'main.mjs'), MAIN)
   writeFileSync(join(dir, 'post.mjs'), POST)
   return dir
 }
 
 function jsonLine(lines: string[], prefix: string): any {
-  const line = lines.find((l) => l.startsWith(prefix))
+  const line = lines.find(l => l.startsWith(prefix))
   if (!line) throw new Error(`no line starting with ${prefix} in:\n${lines.join('\n')}`)
   return JSON.parse(line.slice(prefix.length))
 }
@@ -148,7 +151,13 @@ describe('pure parts', () => {
 
   test('file commands: plain lines, heredocs, = in values, errors', () => {
     const text = 'A=1\n\nB=x=y\nM<<ghadelimiter_1\nline 1\nline 2\nghadelimiter_1\nE<<END\nEND\nA=2'
-    expect(parseFileCommand(text)).toEqual([['A', '1'], ['B', 'x=y'], ['M', 'line 1\nline 2'], ['E', ''], ['A', '2']])
+    expect(parseFileCommand(text)).toEqual([
+      ['A', '1'],
+      ['B', 'x=y'],
+      ['M', 'line 1\nline 2'],
+      ['E', ''],
+      ['A', '2']
+    ])
     expect(() => parseFileCommand('X<<EOF\nvalue\n')).toThrow(/delimiter not found/)
     expect(() => parseFileCommand('=value\n')).toThrow(/name must not be empty/)
     expect(() => parseFileCommand('JUSTANAME\n')).toThrow(/Invalid format/)
@@ -156,7 +165,9 @@ describe('pure parts', () => {
 
   test('workflow commands: properties, escapes, unknown names', () => {
     expect(parseCommand('  ::error file=a.js,line=3,title=x%3Ay%2Cz::bad%0Athing 100%25')).toEqual({
-      name: 'error', properties: { file: 'a.js', line: '3', title: 'x:y,z' }, message: 'bad\nthing 100%',
+      name: 'error',
+      properties: { file: 'a.js', line: '3', title: 'x:y,z' },
+      message: 'bad\nthing 100%'
     })
     expect(parseCommand('::add-mask::s3cret')).toEqual({ name: 'add-mask', properties: {}, message: 's3cret' })
     expect(parseCommand('::not-a-command::x')).toBeNull()
@@ -172,11 +183,18 @@ describe('pure parts', () => {
 
   test('conditions: status functions and implicit success()', () => {
     const table: Array<[string | undefined, string, boolean]> = [
-      [undefined, 'success', true], [undefined, 'failure', false], [undefined, 'cancelled', false],
-      ['always()', 'cancelled', true], ['${{ always() }}', 'failure', true],
-      ['failure()', 'failure', true], ['failure()', 'cancelled', false],
-      ['cancelled()', 'cancelled', true], ['!cancelled()', 'failure', true],
-      ['success() || failure()', 'failure', true], ['true', 'failure', false], ['true', 'success', true],
+      [undefined, 'success', true],
+      [undefined, 'failure', false],
+      [undefined, 'cancelled', false],
+      ['always()', 'cancelled', true],
+      ['${{ always() }}', 'failure', true],
+      ['failure()', 'failure', true],
+      ['failure()', 'cancelled', false],
+      ['cancelled()', 'cancelled', true],
+      ['!cancelled()', 'failure', true],
+      ['success() || failure()', 'failure', true],
+      ['true', 'failure', false],
+      ['true', 'success', true]
     ]
     for (const [condition, status, expected] of table) {
       expect([condition, status, evaluateCondition(condition, status as 'success')]).toEqual([condition, status, expected])
@@ -187,7 +205,9 @@ describe('pure parts', () => {
 
 describe('runJob with the fake action', () => {
   const savedPassword = process.env.OS_PASSWORD
-  beforeAll(() => { process.env.OS_PASSWORD = 'developer-password' })
+  beforeAll(() => {
+    process.env.OS_PASSWORD = 'developer-password'
+  })
   afterAll(() => {
     if (savedPassword === undefined) delete process.env.OS_PASSWORD
     else process.env.OS_PASSWORD = savedPassword
@@ -199,25 +219,42 @@ describe('runJob with the fake action', () => {
       inputs: { 'auth-url': 'http://127.0.0.1:5000/v3', 'old-input': 'x' },
       jobEnv: { JOB_LEVEL: 'job' },
       actionEnv: { ACTION_LEVEL: 'step' },
-      steps: [{
-        name: 'use it',
-        run: 'echo "seen=$FAKE_TOKEN"; echo "multi=$(echo "$FAKE_MULTI" | wc -l)"; echo "plain=$FAKE_PLAIN"\n'
-          + 'echo "path=${PATH%%:*}"; echo "job=$JOB_LEVEL"; echo "FROM_RUN=yes" >> "$GITHUB_ENV"',
-        env: { JOB_LEVEL: 'overridden by the step' },
-      }],
+      steps: [
+        {
+          name: 'use it',
+          run:
+            'echo "seen=$FAKE_TOKEN"; echo "multi=$(echo "$FAKE_MULTI" | wc -l)"; echo "plain=$FAKE_PLAIN"\n' +
+            'echo "path=${PATH%%:*}"; echo "job=$JOB_LEVEL"; echo "FROM_RUN=yes" >> "$GITHUB_ENV"',
+          env: { JOB_LEVEL: 'overridden by the step' }
+        }
+      ]
     })
     expect(t.status).toBe('success')
     expect(t.failed).toBe(false)
-    expect(t.steps.map((s) => [s.stage, s.status])).toEqual([['main', 'success'], ['run', 'success'], ['post', 'success']])
+    expect(t.steps.map(s => [s.stage, s.status])).toEqual([
+      ['main', 'success'],
+      ['run', 'success'],
+      ['post', 'success']
+    ])
 
     const main = t.main!
     expect(jsonLine(main.stdout, 'inputs=')).toEqual({
-      authUrl: 'http://127.0.0.1:5000/v3', region: 'RegionOne', retries: '3', noDefault: '', viaCore: 'http://127.0.0.1:5000/v3',
+      authUrl: 'http://127.0.0.1:5000/v3',
+      region: 'RegionOne',
+      retries: '3',
+      noDefault: '',
+      viaCore: 'http://127.0.0.1:5000/v3'
     })
     const env = jsonLine(main.stdout, 'env=')
     expect(env).toMatchObject({
-      OS_PASSWORD: null, NODE_OPTIONS: null, CI: 'true', GITHUB_ACTIONS: 'true', RUNNER_OS: 'Linux',
-      GITHUB_REPOSITORY: 'octo-org/octo-repo', JOB_LEVEL: 'job', ACTION_LEVEL: 'step',
+      OS_PASSWORD: null,
+      NODE_OPTIONS: null,
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      RUNNER_OS: 'Linux',
+      GITHUB_REPOSITORY: 'octo-org/octo-repo',
+      JOB_LEVEL: 'job',
+      ACTION_LEVEL: 'step'
     })
     expect(env.cwd).toBe(env.GITHUB_WORKSPACE)
     expect(env.RUNNER_TEMP).toBeTruthy()
@@ -234,31 +271,37 @@ describe('runJob with the fake action', () => {
     expect(t.masks).toEqual([SECRET])
     // Raw output keeps the secret; the log shows it only where it was printed before ::add-mask::.
     expect(main.stdout).toContain(`token after mask: ${SECRET}`)
-    const logged = main.log.filter((l) => l.visible).map((l) => l.masked)
+    const logged = main.log.filter(l => l.visible).map(l => l.masked)
     expect(logged).toContain(`token before mask: ${SECRET}`)
     expect(logged).toContain('token after mask: ***')
-    expect(logged.some((l) => l.startsWith('::add-mask::'))).toBe(false)
+    expect(logged.some(l => l.startsWith('::add-mask::'))).toBe(false)
     expect(t.masked(`x ${SECRET} y`)).toBe('x *** y')
 
-    const names = main.commands.map((c) => c.name)
+    const names = main.commands.map(c => c.name)
     expect(names).toEqual(expect.arrayContaining(['add-mask', 'warning', 'notice', 'debug', 'group', 'endgroup', 'set-output']))
-    expect(main.annotations).toEqual(expect.arrayContaining([
-      { level: 'warning', message: 'careful', properties: { file: 'a.js', line: '3' } },
-      { level: 'notice', message: 'just so you know', properties: {} },
-      expect.objectContaining({ level: 'warning', message: expect.stringMatching(/set-output. command is deprecated/) }),
-      expect.objectContaining({ level: 'warning', message: expect.stringMatching(/Input 'old-input' has been deprecated/) }),
-    ]))
+    expect(main.annotations).toEqual(
+      expect.arrayContaining([
+        { level: 'warning', message: 'careful', properties: { file: 'a.js', line: '3' } },
+        { level: 'notice', message: 'just so you know', properties: {} },
+        expect.objectContaining({ level: 'warning', message: expect.stringMatching(/set-output. command is deprecated/) }),
+        expect.objectContaining({ level: 'warning', message: expect.stringMatching(/Input 'old-input' has been deprecated/) })
+      ])
+    )
 
     const run = t.step('use it')!
     expect(run.stdout).toEqual([`seen=${SECRET}`, 'multi=2', 'plain=a=b', 'path=/opt/fake/bin', 'job=overridden by the step'])
-    expect(run.log.map((l) => l.masked)).toContain('seen=***')
+    expect(run.log.map(l => l.masked)).toContain('seen=***')
     // The step header lists the job env, exported values included, masked.
     expect(run.header).toContain('  FAKE_TOKEN: ***')
 
     expect(jsonLine(t.post!.stdout, 'post=')).toEqual({
-      token: SECRET, plain: 'ps', exported: SECRET, fromRun: 'yes', authUrl: 'http://127.0.0.1:5000/v3',
+      token: SECRET,
+      plain: 'ps',
+      exported: SECRET,
+      fromRun: 'yes',
+      authUrl: 'http://127.0.0.1:5000/v3'
     })
-    expect(t.post!.log.map((l) => l.masked)).toContain('revoking ***')
+    expect(t.post!.log.map(l => l.masked)).toContain('revoking ***')
     expect(t.env).toMatchObject({ JOB_LEVEL: 'job', FAKE_TOKEN: SECRET, FROM_RUN: 'yes', CI: 'true' })
   })
 
@@ -266,7 +309,10 @@ describe('runJob with the fake action', () => {
     const t = await runJob({
       actionDir: ALWAYS,
       inputs: { 'auth-url': 'u', mode: 'fail' },
-      steps: [{ name: 'skipped', run: 'echo never' }, { name: 'cleanup', run: 'echo cleaning', if: 'always()' }],
+      steps: [
+        { name: 'skipped', run: 'echo never' },
+        { name: 'cleanup', run: 'echo cleaning', if: 'always()' }
+      ]
     })
     expect(t.failed).toBe(true)
     expect(t.status).toBe('failure')
@@ -313,7 +359,9 @@ describe('runJob with the fake action', () => {
 
   test('cancellation during main interrupts it with SIGINT; post still gets the state saved so far', async () => {
     const t = await runJob({
-      actionDir: ALWAYS, inputs: { 'auth-url': 'u', mode: 'slow' }, cancelled: { during: 'main', afterMs: 1500 },
+      actionDir: ALWAYS,
+      inputs: { 'auth-url': 'u', mode: 'slow' },
+      cancelled: { during: 'main', afterMs: 1500 }
     })
     expect(t.main).toMatchObject({ status: 'cancelled', signal: 'SIGINT', timedOut: false })
     expect(t.status).toBe('cancelled')
@@ -350,15 +398,31 @@ describe('runJob with the fake action', () => {
       actionDir: ALWAYS,
       inputs: { 'auth-url': 'u' },
       before: [{ name: 'prepare', run: 'echo "JOB_LEVEL=from-before" >> "$GITHUB_ENV"' }],
-      steps: [{ name: 'check', fn: ({ env }) => { seen = env.FAKE_TOKEN; return { env: { FROM_RUN: 'fn' } } } }],
+      steps: [
+        {
+          name: 'check',
+          fn: ({ env }) => {
+            seen = env.FAKE_TOKEN
+            return { env: { FROM_RUN: 'fn' } }
+          }
+        }
+      ]
     })
     expect(jsonLine(t.main!.stdout, 'env=').JOB_LEVEL).toBe('from-before')
     expect(seen).toBe(SECRET)
     expect(jsonLine(t.post!.stdout, 'post=').fromRun).toBe('fn')
 
     const failing = await runJob({
-      actionDir: ALWAYS, inputs: { 'auth-url': 'u' },
-      steps: [{ name: 'assert', fn: () => { throw new Error('nope') } }],
+      actionDir: ALWAYS,
+      inputs: { 'auth-url': 'u' },
+      steps: [
+        {
+          name: 'assert',
+          fn: () => {
+            throw new Error('nope')
+          }
+        }
+      ]
     })
     expect(failing.step('assert')).toMatchObject({ status: 'failure', stderr: ['nope'] })
     expect(failing.failed).toBe(true)
@@ -366,7 +430,11 @@ describe('runJob with the fake action', () => {
 
   test('runStep runs a single stage, e.g. post with given state', async () => {
     const post = await runStep({
-      action: ALWAYS, stage: 'post', inputs: { 'auth-url': 'u' }, state: { token: 'given' }, env: { FAKE_TOKEN: 'x' },
+      action: ALWAYS,
+      stage: 'post',
+      inputs: { 'auth-url': 'u' },
+      state: { token: 'given' },
+      env: { FAKE_TOKEN: 'x' }
     })
     expect(post.status).toBe('success')
     expect(jsonLine(post.stdout, 'post=')).toMatchObject({ token: 'given', exported: 'x', plain: null })
@@ -374,8 +442,7 @@ describe('runJob with the fake action', () => {
 })
 
 describe('CLI', () => {
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [RUNNER, '--action', ALWAYS, ...args], { encoding: 'utf8', timeout: 30_000 })
+  const cli = (...args: string[]) => spawnSync(process.execPath, [RUNNER, '--action', ALWAYS, ...args], { encoding: 'utf8', timeout: 30_000 })
 
   test('prints a masked log per step and exits 0 on success', () => {
     const r = cli('--input', 'auth-url=http://127.0.0.1:1/v3', '--run', 'echo "token is $FAKE_TOKEN"')

@@ -59,7 +59,15 @@ const issuing =
 /** A password login with no scope asked: Keystone's answer is taken as it comes and exported. */
 async function main(doc: object, inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<StepRun> {
   keystone.onPost(issuing(doc))
-  step = githubStep({ 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, revoke: 'true', 'export-env': 'true', 'max-wait': '0', ...inputs })
+  step = githubStep({
+    'auth-url': keystone.authUrl,
+    'user-id': USER2.id,
+    password: PASSWORD,
+    revoke: 'true',
+    'export-env': 'true',
+    'max-wait': '0',
+    ...inputs
+  })
   await runMain({ core: step.core, env, timeoutMs: 1000 })
   return step
 }
@@ -101,7 +109,10 @@ describe('hostile values in the token document stay inside their own variable', 
     ['a project name with a newline and an assignment', { name: 'x\nOS_EVIL=1' }],
     ['a project name with CRLF and an assignment', { name: 'x\r\nOS_EVIL=1' }],
     ['a project name that opens its own heredoc', { name: 'x\nOS_EVIL<<EOF\n1\nEOF' }],
-    ['a project name with a guessed delimiter', { name: 'x\nghadelimiter_00000000-0000-0000-0000-000000000000\nOS_EVIL=1\nghadelimiter_00000000-0000-0000-0000-000000000000' }],
+    [
+      'a project name with a guessed delimiter',
+      { name: 'x\nghadelimiter_00000000-0000-0000-0000-000000000000\nOS_EVIL=1\nghadelimiter_00000000-0000-0000-0000-000000000000' }
+    ],
     ['a project name with an empty line and a bare delimiter-looking line', { name: '\n\nghadelimiter_\nOS_EVIL=1' }]
   ])('%s', async (_what, project) => {
     const run = await main(tokenDoc({ project }))
@@ -113,7 +124,11 @@ describe('hostile values in the token document stay inside their own variable', 
     const project = { id: 'p\nOS_EVIL_ID=1', domain: { id: 'd\r\nOS_EVIL_DOMAIN=1', name: 'dom\nOS_EVIL_DOMAIN_NAME=1' } }
     const run = await main(tokenDoc({ project }))
     expect(run.exitCode()).toBe(0)
-    expectFiles(run, { OS_PROJECT_ID: project.id, OS_PROJECT_DOMAIN_ID: project.domain.id }, { 'project-id': project.id, 'domain-id': project.domain.id })
+    expectFiles(
+      run,
+      { OS_PROJECT_ID: project.id, OS_PROJECT_DOMAIN_ID: project.domain.id },
+      { 'project-id': project.id, 'domain-id': project.domain.id }
+    )
   })
 
   test('a user id with a newline and an output assignment: the user-id output holds it, nothing more', async () => {
@@ -160,7 +175,9 @@ describe('hostile values reaching the log are not workflow commands', () => {
 
   test("Keystone's error message with line breaks and commands stays in one ::error:: line", async () => {
     const message = 'denied\n::set-output name=evil::1\r::add-mask::x\n##[set-output name=evil;]1'
-    keystone.onPost((_request, response) => response.writeHead(401, JSON_HEADERS).end(JSON.stringify({ error: { code: 401, message, title: 'Unauthorized' } })))
+    keystone.onPost((_request, response) =>
+      response.writeHead(401, JSON_HEADERS).end(JSON.stringify({ error: { code: 401, message, title: 'Unauthorized' } }))
+    )
     step = githubStep({ 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, 'max-wait': '0' })
     await runMain({ core: step.core, env: {}, timeoutMs: 1000 })
     expect(step.exitCode()).toBe(1)
@@ -169,7 +186,9 @@ describe('hostile values reaching the log are not workflow commands', () => {
   })
 
   test('a scope mismatch naming a hostile project stays in one ::error:: line', async () => {
-    const run = await main(tokenDoc({ project: { id: 'other', name: 'evil\n::set-output name=evil::1\r::error::forged' } }), { 'project-id': PROJ2.id })
+    const run = await main(tokenDoc({ project: { id: 'other', name: 'evil\n::set-output name=evil::1\r::error::forged' } }), {
+      'project-id': PROJ2.id
+    })
     expect(run.exitCode()).toBe(1)
     expect(commandNames(run)).toEqual([...MASKS, 'error'])
     expect(run.exported()).toEqual({})
@@ -223,7 +242,11 @@ describe('inputs with line breaks or delimiters', () => {
   })
 
   test('a single-line user name that contains ghadelimiter_… logs in and exports the usual set', async () => {
-    const run = await main(tokenDoc(), { 'user-id': '', username: 'ghadelimiter_00000000-0000-0000-0000-000000000000', 'user-domain-name': 'Default' })
+    const run = await main(tokenDoc(), {
+      'user-id': '',
+      username: 'ghadelimiter_00000000-0000-0000-0000-000000000000',
+      'user-domain-name': 'Default'
+    })
     expect(run.exitCode()).toBe(0)
     expectFiles(run, {})
     expect(JSON.parse(keystone.received('POST')[0]!.body).auth.identity.password.user.name).toBe('ghadelimiter_00000000-0000-0000-0000-000000000000')
@@ -232,7 +255,10 @@ describe('inputs with line breaks or delimiters', () => {
   test('a region that looks like an assignment stays the value of OS_REGION_NAME', async () => {
     // The catalog has that region: the value passes the region check and is exported as it is.
     const region = 'GRA11 OS_EVIL=1 <<EOF'
-    const run = await main(tokenDoc({ extra: { catalog: [{ type: 'identity', endpoints: [{ interface: 'public', region_id: region, url: 'http://x/v3' }] }] } }), { region })
+    const run = await main(
+      tokenDoc({ extra: { catalog: [{ type: 'identity', endpoints: [{ interface: 'public', region_id: region, url: 'http://x/v3' }] }] } }),
+      { region }
+    )
     expect(run.exitCode()).toBe(0)
     expect(names(run.exported())).toEqual(names({ ...baseline.env, OS_REGION_NAME: '' }))
     expect(run.exported().OS_REGION_NAME).toBe('GRA11 OS_EVIL=1 <<EOF')

@@ -167,7 +167,16 @@ describe('main step: answers that carry no usable token', () => {
     ['a NUL', `${TOKEN}\u0000OS_EVIL=1`]
   ])('X-Subject-Token with %s (raw bytes on the socket)', async (_what, value) => {
     raw.onPost((_request, socket) => {
-      socket.end(rawResponse('201 Created', [['Content-Type', 'application/json'], ['X-Subject-Token', value]], JSON.stringify(tokenBody())))
+      socket.end(
+        rawResponse(
+          '201 Created',
+          [
+            ['Content-Type', 'application/json'],
+            ['X-Subject-Token', value]
+          ],
+          JSON.stringify(tokenBody())
+        )
+      )
     })
     const result = await main(raw.authUrl)
     expectOneError(result, /Could not issue a token at 127\.0\.0\.1:\d+: .*Parse Error/)
@@ -201,7 +210,11 @@ describe('main step: answers that carry no usable token', () => {
  * before main-step knows the token, and it is left valid until it expires.
  */
 describe.each([
-  ['a body that is HTML', answer(201, '<html><body><h1>Welcome</h1></body></html>', { ...TOKEN_HEADERS, 'Content-Type': 'text/html' }), /an HTML page instead of JSON/],
+  [
+    'a body that is HTML',
+    answer(201, '<html><body><h1>Welcome</h1></body></html>', { ...TOKEN_HEADERS, 'Content-Type': 'text/html' }),
+    /an HTML page instead of JSON/
+  ],
   ['a truncated JSON body', answer(201, JSON.stringify(tokenBody()).slice(0, 120)), /not a valid token document \(not JSON\)/],
   ['expires_at unparseable', answer(201, JSON.stringify(tokenWith({ expires_at: 'tomorrow at noon' }))), /expires_at is "tomorrow at noon"/],
   ['a token body without a user', answer(201, JSON.stringify(tokenWith({ user: null }))), /no user id/]
@@ -230,10 +243,25 @@ describe('main step: a token that is not the one asked for is reported and revok
 
   const OTHER = { id: 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', name: 'project-b', domain: DOM2 }
   test.each<[string, Record<string, string>, Record<string, unknown>, RegExp]>([
-    ['project id A asked, project B issued', { 'project-id': PROJ2.id }, { project: OTHER }, /project project-b \(b{32}\).*not for the project asked for \(0f2c4c30f1dc46468772fa9da7d7cd27\)/],
-    ['project name asked, another name issued', { 'project-id': '', 'project-name': 'proj2', 'project-domain-id': DOM2.id }, { project: OTHER }, /not for the project asked for \(proj2\)/],
+    [
+      'project id A asked, project B issued',
+      { 'project-id': PROJ2.id },
+      { project: OTHER },
+      /project project-b \(b{32}\).*not for the project asked for \(0f2c4c30f1dc46468772fa9da7d7cd27\)/
+    ],
+    [
+      'project name asked, another name issued',
+      { 'project-id': '', 'project-name': 'proj2', 'project-domain-id': DOM2.id },
+      { project: OTHER },
+      /not for the project asked for \(proj2\)/
+    ],
     ['a domain asked, a project issued', { 'project-id': '', 'domain-id': DOM2.id }, { project: PROJ2 }, /not for the domain asked for/],
-    ['the system asked, an unscoped token issued', { 'project-id': '', 'system-scope': 'all' }, { project: undefined, roles: undefined }, /no scope \(unscoped\), not for the system scope/]
+    [
+      'the system asked, an unscoped token issued',
+      { 'project-id': '', 'system-scope': 'all' },
+      { project: undefined, roles: undefined },
+      /no scope \(unscoped\), not for the system scope/
+    ]
   ])('%s', async (_what, inputs, extra, message) => {
     keystone.onPost(answer(201, JSON.stringify(tokenWith(extra))))
     const result = await main(keystone.authUrl, inputs)
@@ -248,7 +276,9 @@ describe('main step: a token that is not the one asked for is reported and revok
     keystone.onDelete((_request, response) => response.socket?.destroy())
     const result = await main(keystone.authUrl)
     expectOneError(result, /not for the project asked for/)
-    expect(commands(result.run, 'warning')).toEqual([expect.stringMatching(/Could not revoke the token issued before the failure.*post step tries again/)])
+    expect(commands(result.run, 'warning')).toEqual([
+      expect.stringMatching(/Could not revoke the token issued before the failure.*post step tries again/)
+    ])
     expect(result.run.state().token).toBe(TOKEN)
   })
 })
@@ -300,7 +330,18 @@ describe('main step: answers that never end or break off', () => {
 
   test('connection reset in the middle of the body', async () => {
     raw.onPost((_request, socket) => {
-      socket.write(rawResponse('201 Created', [['Content-Type', 'application/json'], ['X-Subject-Token', TOKEN], ['Content-Length', '5000']], '{"token": {"methods": ["pass', { contentLength: false }))
+      socket.write(
+        rawResponse(
+          '201 Created',
+          [
+            ['Content-Type', 'application/json'],
+            ['X-Subject-Token', TOKEN],
+            ['Content-Length', '5000']
+          ],
+          '{"token": {"methods": ["pass',
+          { contentLength: false }
+        )
+      )
       setTimeout(() => socket.resetAndDestroy(), 20)
     })
     expectOneError(await main(raw.authUrl), /the connection was reset/)
@@ -330,7 +371,10 @@ describe('main step: redirects are refused and credentials never follow them', (
 
 describe('TLS', () => {
   test('an untrusted self-signed certificate: a TLS error that names NODE_EXTRA_CA_CERTS, and no request', async () => {
-    expectOneError(await main(tlsKeystone.authUrl), /TLS failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)[^)]*\).*NODE_EXTRA_CA_CERTS/)
+    expectOneError(
+      await main(tlsKeystone.authUrl),
+      /TLS failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)[^)]*\).*NODE_EXTRA_CA_CERTS/
+    )
     expect(tlsKeystone.requests).toEqual([])
   })
 
@@ -372,7 +416,10 @@ describe('TLS', () => {
 describe('post step: a revocation that fails is one warning, exit 0, in bounded time', () => {
   test('500', async () => {
     keystone.onDelete(answer(500, '{"error":{"code":500,"message":"boom","title":"Internal Server Error"}}', JSON_HEADERS))
-    expectOneWarning(await post(keystone.authUrl), /^::warning::Could not revoke the token: Keystone answered HTTP 500 .*"boom"\. It stays valid until /)
+    expectOneWarning(
+      await post(keystone.authUrl),
+      /^::warning::Could not revoke the token: Keystone answered HTTP 500 .*"boom"\. It stays valid until /
+    )
     expect(revocations(keystone)).toEqual([TOKEN])
   })
 

@@ -65,15 +65,29 @@ describe('issue', () => {
   })
 
   test.each<[number, object | string, RegExp]>([
-    [401, keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.'), /HTTP 401 .*saying "The request you have made requires authentication.": the credentials were refused, or the user has no role/],
-    [400, keystoneError(400, 'Bad Request', 'Expecting to find domain in project.'), /HTTP 400 .*"Expecting to find domain in project.".*a name needs its domain/],
+    [
+      401,
+      keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.'),
+      /HTTP 401 .*saying "The request you have made requires authentication.": the credentials were refused, or the user has no role/
+    ],
+    [
+      400,
+      keystoneError(400, 'Bad Request', 'Expecting to find domain in project.'),
+      /HTTP 400 .*"Expecting to find domain in project.".*a name needs its domain/
+    ],
     [403, keystoneError(403, 'Forbidden', 'nope'), /HTTP 403 .*check the scope asked for/],
-    [404, '<html>Not Found</html>', /HTTP 404 at https:\/\/keystone.test\/v3\/auth\/tokens\?nocatalog: check that auth-url is the Keystone v3 endpoint/],
+    [
+      404,
+      '<html>Not Found</html>',
+      /HTTP 404 at https:\/\/keystone.test\/v3\/auth\/tokens\?nocatalog: check that auth-url is the Keystone v3 endpoint/
+    ],
     [429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, /HTTP 429 .*"Too Many Requests": Keystone is rate-limiting/],
     [500, keystoneError(500, 'Internal Server Error', 'database is locked'), /HTTP 500 .*failed on its side/],
     [418, '<!DOCTYPE html><p>proxy login', /HTML page instead of JSON/]
   ])('HTTP %i gives one clear sentence', async (status, reply, message) => {
-    nock('https://keystone.test').post('/v3/auth/tokens?nocatalog').reply(status, reply, typeof reply === 'string' ? { 'Content-Type': 'text/html' } : JSON_HEADERS)
+    nock('https://keystone.test')
+      .post('/v3/auth/tokens?nocatalog')
+      .reply(status, reply, typeof reply === 'string' ? { 'Content-Type': 'text/html' } : JSON_HEADERS)
     const error = await issueError()
     expect(error.message).toMatch(message)
     expect(error.status).toBe(status)
@@ -92,7 +106,9 @@ describe('issue', () => {
   })
 
   test('201 with an HTML body', async () => {
-    nock('https://keystone.test').post('/v3/auth/tokens?nocatalog').reply(201, '<html>hello</html>', { 'X-Subject-Token': TOKEN, 'Content-Type': 'text/html' })
+    nock('https://keystone.test')
+      .post('/v3/auth/tokens?nocatalog')
+      .reply(201, '<html>hello</html>', { 'X-Subject-Token': TOKEN, 'Content-Type': 'text/html' })
     expect((await issueError()).message).toMatch(/not a valid token document \(an HTML page instead of JSON\)/)
   })
 
@@ -109,10 +125,11 @@ describe('issue', () => {
   })
 
   test('a subject token that is not printable', async () => {
-    nock('https://keystone.test').post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), { ...JSON_HEADERS, 'X-Subject-Token': 'a b' })
+    nock('https://keystone.test')
+      .post('/v3/auth/tokens?nocatalog')
+      .reply(201, tokenBody(), { ...JSON_HEADERS, 'X-Subject-Token': 'a b' })
     expect((await issueError()).message).toMatch(/X-Subject-Token that is not a token/)
   })
-
 })
 
 describe('revoke', () => {
@@ -131,7 +148,9 @@ describe('revoke', () => {
   })
 
   test('HTTP 503 is an error that says so', async () => {
-    nock('https://keystone.test').delete('/v3/auth/tokens').reply(503, keystoneError(503, 'Service Unavailable', 'maintenance'), JSON_HEADERS)
+    nock('https://keystone.test')
+      .delete('/v3/auth/tokens')
+      .reply(503, keystoneError(503, 'Service Unavailable', 'maintenance'), JSON_HEADERS)
     await expect(keystone.revoke(TOKEN)).rejects.toThrow(/HTTP 503 to the revocation at https:\/\/keystone.test\/v3\/auth\/tokens: "maintenance"/)
   })
 })

@@ -103,7 +103,11 @@ describe('a password login from the job env (bare uses:)', () => {
       'domain-id': DOM2.id,
       // a region was given, so the catalog was asked for and read
       'catalog-regions': '["GRA11","SBG5"]',
-      endpoints: JSON.stringify({ compute: 'https://compute.gra11.cloud.test/v1', image: 'https://image.gra11.cloud.test/v1', identity: 'https://auth.gra11.cloud.test/v1' })
+      endpoints: JSON.stringify({
+        compute: 'https://compute.gra11.cloud.test/v1',
+        image: 'https://image.gra11.cloud.test/v1',
+        identity: 'https://auth.gra11.cloud.test/v1'
+      })
     })
   })
 
@@ -135,7 +139,13 @@ describe('scopes as exported', () => {
   test('a domain token exports the domain and blanks every project variable', async () => {
     issues(201, tokenBody({ scope: 'domain' }))
     const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'domain-name': 'dom2' }, JOB_ENV)
-    expect(run.exported()).toMatchObject({ OS_DOMAIN_ID: DOM2.id, OS_DOMAIN_NAME: 'dom2', OS_PROJECT_ID: '', OS_PROJECT_NAME: '', OS_TENANT_NAME: '' })
+    expect(run.exported()).toMatchObject({
+      OS_DOMAIN_ID: DOM2.id,
+      OS_DOMAIN_NAME: 'dom2',
+      OS_PROJECT_ID: '',
+      OS_PROJECT_NAME: '',
+      OS_TENANT_NAME: ''
+    })
     expect(run.outputs()).toMatchObject({ 'project-id': '', 'domain-id': DOM2.id })
   })
 
@@ -165,7 +175,12 @@ describe('scopes as exported', () => {
 describe('warnings', () => {
   test('an application-credential token with token-use: exchange is exported with a warning about the CLI', async () => {
     issues(201, tokenBody({ applicationCredential: true }))
-    const run = await main({ 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret', 'token-use': 'exchange' })
+    const run = await main({
+      'auth-url': KEYSTONE,
+      'application-credential-id': 'ac',
+      'application-credential-secret': 'appcred-secret',
+      'token-use': 'exchange'
+    })
     expect(run.exitCode()).toBe(0)
     expect(run.exported().OS_TOKEN).toBe(TOKEN)
     expect(run.exported().PYTHONPATH).toBeUndefined()
@@ -183,14 +198,18 @@ describe('warnings', () => {
   test('plain http to a remote host is refused before any request', async () => {
     const run = await main({ 'auth-url': 'http://keystone.test/v3' }, { ...JOB_ENV, OS_AUTH_URL: '' })
     expect(run.exitCode()).toBe(1)
-    expect(errorLines(run)).toEqual([expect.stringMatching(/^::error::input `auth-url` uses plain http to keystone.test: .*allow-insecure-http: true/)])
+    expect(errorLines(run)).toEqual([
+      expect.stringMatching(/^::error::input `auth-url` uses plain http to keystone.test: .*allow-insecure-http: true/)
+    ])
   })
 
   test('allow-insecure-http: true lets it through, with a warning', async () => {
     nock('http://keystone.test').post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const run = await main({ 'auth-url': 'http://keystone.test/v3', 'allow-insecure-http': 'true' }, { ...JOB_ENV, OS_AUTH_URL: '' })
     expect(run.exitCode()).toBe(0)
-    expect(run.lines).toContainEqual(expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http \(allow-insecure-http: true\)/))
+    expect(run.lines).toContainEqual(
+      expect.stringMatching(/^::warning::auth-url http:\/\/keystone.test\/v3 uses plain http \(allow-insecure-http: true\)/)
+    )
   })
 })
 
@@ -202,7 +221,9 @@ describe('token-use: direct', () => {
   afterEach(() => fs.rmSync(runnerTemp, { recursive: true, force: true }))
 
   test('the default for an application credential: the catalog is asked for, the token state written 0600, the shim put on PYTHONPATH', async () => {
-    const scope = nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody({ applicationCredential: true }), TOKEN_HEADERS)
+    const scope = nock(KEYSTONE)
+      .post('/v3/auth/tokens')
+      .reply(201, tokenBody({ applicationCredential: true }), TOKEN_HEADERS)
     const run = await main(
       { 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret' },
       { RUNNER_TEMP: runnerTemp, PYTHONPATH: '/opt/lib' }
@@ -210,7 +231,12 @@ describe('token-use: direct', () => {
     expect(scope.isDone()).toBe(true)
     expect(run.exitCode()).toBe(0)
     const dir = path.join(runnerTemp, 'openstack-token')
-    expect(run.exported()).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'v3token', PYTHONPATH: `${dir}/python:/opt/lib`, OS_CLIENT_SECURE_FILE: `${dir}/secure.json` })
+    expect(run.exported()).toMatchObject({
+      OS_TOKEN: TOKEN,
+      OS_AUTH_TYPE: 'v3token',
+      PYTHONPATH: `${dir}/python:/opt/lib`,
+      OS_CLIENT_SECURE_FILE: `${dir}/secure.json`
+    })
     const state = path.join(dir, 'token-state.json')
     expect(fs.statSync(state).mode & 0o777).toBe(0o600)
     expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth_token: TOKEN, body: { token: { catalog: expect.any(Array) } } })
@@ -264,7 +290,7 @@ describe('the catalog and the region', () => {
     const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
     const run = await main({ region: 'GRA7' }, JOB_ENV)
     expect(run.exitCode()).toBe(1)
-    expect(errorLines(run)).toEqual(["::error::input `region` is \"GRA7\", which is not in this cloud's catalog: the regions it has are GRA11, SBG5."])
+    expect(errorLines(run)).toEqual(['::error::input `region` is "GRA7", which is not in this cloud\'s catalog: the regions it has are GRA11, SBG5.'])
     expect(revoked.isDone()).toBe(true)
     expect(run.exported()).toEqual({})
   })
@@ -316,7 +342,9 @@ describe('credential files', () => {
 
   test('an OpenRC that prompts, with no password anywhere, says where to put it', async () => {
     const run = await main({ openrc: OVH_OPENRC })
-    expect(errorLines(run)).toEqual([expect.stringMatching(/^::error::the `openrc` input asks for the password interactively, .*`password` input \(or OS_PASSWORD\)/)])
+    expect(errorLines(run)).toEqual([
+      expect.stringMatching(/^::error::the `openrc` input asks for the password interactively, .*`password` input \(or OS_PASSWORD\)/)
+    ])
   })
 
   test('precedence: inputs over the file over the job env, each override said once', async () => {
@@ -335,7 +363,9 @@ describe('credential files', () => {
 
   test('both openrc and clouds-yaml is an error', async () => {
     const run = await main({ openrc: OVH_OPENRC, 'clouds-yaml': 'clouds: {}' })
-    expect(errorLines(run)).toEqual(['::error::Both `openrc` and `clouds-yaml` are set: they would be two sources of the same credentials; keep one.'])
+    expect(errorLines(run)).toEqual([
+      '::error::Both `openrc` and `clouds-yaml` are set: they would be two sources of the same credentials; keep one.'
+    ])
   })
 
   const CLOUDS = [
@@ -397,7 +427,9 @@ describe('rate limits', () => {
   })
 
   test('a 429 is retried after Retry-After, one log line, then the token is issued', async () => {
-    nock(KEYSTONE).post('/v3/auth/tokens').reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
+    nock(KEYSTONE)
+      .post('/v3/auth/tokens')
+      .reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
     issues()
     const sleeps: number[] = []
     step = githubStep({ revoke: 'true', 'export-env': 'true' })
@@ -415,7 +447,11 @@ describe('rate limits', () => {
     step = githubStep({ revoke: 'true', 'export-env': 'true', 'max-wait': '2m' })
     await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => now, random: () => 0.99, sleep: async ms => void (now += ms) } })
     expect(step.exitCode()).toBe(1)
-    expect(errorLines(step)).toEqual([expect.stringMatching(/^::error::Gave up after \d+ attempts over .+ \(max-wait 2 min\)\. Last answer: Keystone answered HTTP 429 at https:\/\/keystone.test\/v3\/auth\/tokens:/)])
+    expect(errorLines(step)).toEqual([
+      expect.stringMatching(
+        /^::error::Gave up after \d+ attempts over .+ \(max-wait 2 min\)\. Last answer: Keystone answered HTTP 429 at https:\/\/keystone.test\/v3\/auth\/tokens:/
+      )
+    ])
     expect(step.exported()).toEqual({})
   })
 })
@@ -424,7 +460,9 @@ describe('failures', () => {
   test('a configuration error is one ::error:: line, exit 1, nothing exported, no request', async () => {
     const run = await main({ password: PASSWORD })
     expect(run.exitCode()).toBe(1)
-    expect(errorLines(run)).toEqual(['::error::No Keystone URL: set the `auth-url` input or the OS_AUTH_URL variable, e.g. https://auth.cloud.ovh.net/v3.'])
+    expect(errorLines(run)).toEqual([
+      '::error::No Keystone URL: set the `auth-url` input or the OS_AUTH_URL variable, e.g. https://auth.cloud.ovh.net/v3.'
+    ])
     expect(run.exported()).toEqual({})
     expect(run.state()).toEqual({})
     expectNoLeak(run, PASSWORD)
@@ -447,7 +485,9 @@ describe('failures', () => {
     const run = await main({ 'project-id': PROJ2.id }, JOB_ENV)
     expect(run.exitCode()).toBe(1)
     expect(revoked.isDone()).toBe(true)
-    expect(errorLines(run)[0]).toMatch(/issued a token for project other \(f{32}\) in domain dom2, not for the project asked for \(0f2c4c30f1dc46468772fa9da7d7cd27\)/)
+    expect(errorLines(run)[0]).toMatch(
+      /issued a token for project other \(f{32}\) in domain dom2, not for the project asked for \(0f2c4c30f1dc46468772fa9da7d7cd27\)/
+    )
     expect(run.exported()).toEqual({})
     // The post step finds nothing left to do.
     expect(run.state().token).toBe('')
@@ -494,6 +534,8 @@ describe('failures', () => {
     await runMain({ core, env: JOB_ENV, timeoutMs: 1000 })
     expect(step.exitCode()).toBe(1)
     expect(step.state().token).toBe(TOKEN)
-    expect(step.lines).toContainEqual(expect.stringMatching(/^::warning::Could not revoke the token issued before the failure.*the post step tries again/))
+    expect(step.lines).toContainEqual(
+      expect.stringMatching(/^::warning::Could not revoke the token issued before the failure.*the post step tries again/)
+    )
   })
 })

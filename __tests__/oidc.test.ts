@@ -48,13 +48,18 @@ function jwt(claims: Record<string, unknown> = {}): string {
 const JWT = jwt()
 
 /** The unscoped token of a federated login, as Keystone 22 answered it (scripts/oidc). */
-const UNSCOPED = 'gAAAAABrDO_s1YjG8jNy3b7cMCO8oEvYKIbn89a0LnMytXKt5DEK2IPBTXZBuxW_am5RbeQ-w8p6I6F6yP9yyjKxSsEfCuGpUciUIM3JgzPXAz6OjIWPqquZyrIL_BGRi7wjHJxaGEpA0yRlldrjg4v88JnNCY6WT0x5a1uNJUd4qnr2xGFtldt'
+const UNSCOPED =
+  'gAAAAABrDO_s1YjG8jNy3b7cMCO8oEvYKIbn89a0LnMytXKt5DEK2IPBTXZBuxW_am5RbeQ-w8p6I6F6yP9yyjKxSsEfCuGpUciUIM3JgzPXAz6OjIWPqquZyrIL_BGRi7wjHJxaGEpA0yRlldrjg4v88JnNCY6WT0x5a1uNJUd4qnr2xGFtldt'
 const UNSCOPED_TOKEN: Token = {
   value: UNSCOPED,
   issuedAt: new Date(),
   expiresAt: new Date(Date.now() + 3600_000),
   methods: ['openid'],
-  user: { id: 'e7756176490cf143bb416b538923efcdf2770b676250730cb3763a6b3d618096', name: 'repo:acme/deploy:ref:refs/heads/main', domain: { id: 'f1c3e15203774c55bde10e6a7d9d3cc2', name: 'fed' } },
+  user: {
+    id: 'e7756176490cf143bb416b538923efcdf2770b676250730cb3763a6b3d618096',
+    name: 'repo:acme/deploy:ref:refs/heads/main',
+    domain: { id: 'f1c3e15203774c55bde10e6a7d9d3cc2', name: 'fed' }
+  },
   system: false
 }
 
@@ -80,13 +85,21 @@ const RESPONSES: Record<string, HttpResponse> = {
     headers: { ...HTML, 'www-authenticate': 'Bearer error="invalid_request", error_description="No bearer token found in the request"' },
     body: APACHE_401_HTML
   },
-  unknownIdp: { status: 404, headers: KEYSTONE_JSON, body: '{"error":{"code":404,"message":"Could not find Identity Provider: gitlab.","title":"Not Found"}}' },
+  unknownIdp: {
+    status: 404,
+    headers: KEYSTONE_JSON,
+    body: '{"error":{"code":404,"message":"Could not find Identity Provider: gitlab.","title":"Not Found"}}'
+  },
   unsupportedProtocol: {
     status: 401,
     headers: { ...KEYSTONE_JSON, 'www-authenticate': 'Keystone uri="http://127.0.0.1:32716/v3"' },
     body: '{"error":{"code":401,"identity":{"methods":["password","token","openid","application_credential"]},"message":"Attempted to authenticate with an unsupported method.","title":"Unauthorized"}}'
   },
-  remoteId: { status: 403, headers: KEYSTONE_JSON, body: '{"error":{"code":403,"message":"You are not authorized to perform the requested action.","title":"Forbidden"}}' }
+  remoteId: {
+    status: 403,
+    headers: KEYSTONE_JSON,
+    body: '{"error":{"code":403,"message":"You are not authorized to perform the requested action.","title":"Forbidden"}}'
+  }
 }
 
 beforeAll(() => nock.disableNetConnect())
@@ -106,7 +119,9 @@ describe('federationAuthUrl', () => {
   })
 
   test('ids are encoded into one path segment each', () => {
-    expect(federationAuthUrl(AUTH, 'git hub'.replace(' ', '%'), 'open#id')).toBe(`${AUTH}/OS-FEDERATION/identity_providers/git%25hub/protocols/open%23id/auth`)
+    expect(federationAuthUrl(AUTH, 'git hub'.replace(' ', '%'), 'open#id')).toBe(
+      `${AUTH}/OS-FEDERATION/identity_providers/git%25hub/protocols/open%23id/auth`
+    )
   })
 
   test.each([
@@ -234,9 +249,12 @@ describe('idTokenClaims / describeIdToken', () => {
     expect(describeIdToken(claims)).toContain('audience a, b')
   })
 
-  test.each(['', 'a.b', 'not-a-jwt', `x.${Buffer.from('[1]').toString('base64url')}.y`, `x.${Buffer.from('{').toString('base64url')}.y`])('%j is not a readable JWT', text => {
-    expect(idTokenClaims(text)).toBeUndefined()
-  })
+  test.each(['', 'a.b', 'not-a-jwt', `x.${Buffer.from('[1]').toString('base64url')}.y`, `x.${Buffer.from('{').toString('base64url')}.y`])(
+    '%j is not a readable JWT',
+    text => {
+      expect(idTokenClaims(text)).toBeUndefined()
+    }
+  )
 
   test('an unreadable token is described as such', () => {
     expect(describeIdToken(undefined)).toBe('a token that is not a readable JWT')
@@ -247,13 +265,31 @@ describe('federationRefusal: each refusal in its own words', () => {
   const explain = federationRefusal(SETTINGS, idTokenClaims(JWT))
 
   test.each<[string, RegExp]>([
-    ['mapping', /^The cloud answered HTTP 401 at .*\/auth, saying "The request you have made requires authentication.": Keystone's mapping for identity provider github \(protocol openid\) admits no user for the GitHub ID token \(sub repo:acme\/deploy:ref:refs\/heads\/main, .*repository_id 7654321.*\)\. Ask the cloud operator/],
-    ['expired', /^The cloud answered HTTP 401 at .* \(WWW-Authenticate: Bearer error="invalid_token", "JWT token could not be validated"\): the cloud's token validator refused the GitHub ID token .*: it is expired, or not signed by a key of an issuer the cloud trusts/],
-    ['audience', /^The cloud answered HTTP 401 at .*: the cloud's authorization rules refused the GitHub ID token \(.*audience https:\/\/keystone.test\/v3.*\), typically because its audience or issuer is not the one required/],
+    [
+      'mapping',
+      /^The cloud answered HTTP 401 at .*\/auth, saying "The request you have made requires authentication.": Keystone's mapping for identity provider github \(protocol openid\) admits no user for the GitHub ID token \(sub repo:acme\/deploy:ref:refs\/heads\/main, .*repository_id 7654321.*\)\. Ask the cloud operator/
+    ],
+    [
+      'expired',
+      /^The cloud answered HTTP 401 at .* \(WWW-Authenticate: Bearer error="invalid_token", "JWT token could not be validated"\): the cloud's token validator refused the GitHub ID token .*: it is expired, or not signed by a key of an issuer the cloud trusts/
+    ],
+    [
+      'audience',
+      /^The cloud answered HTTP 401 at .*: the cloud's authorization rules refused the GitHub ID token \(.*audience https:\/\/keystone.test\/v3.*\), typically because its audience or issuer is not the one required/
+    ],
     ['noBearer', /no bearer token reached the cloud's token validator; a proxy .* may drop the Authorization header/],
-    ['unknownIdp', /^The cloud answered HTTP 404 at .*, saying "Could not find Identity Provider: gitlab.": identity provider github or its protocol openid does not exist at this auth-url/],
-    ['unsupportedProtocol', /saying "Attempted to authenticate with an unsupported method.": protocol openid is not an auth method this Keystone accepts/],
-    ['remoteId', /^The cloud answered HTTP 403 at .*: Keystone refused the GitHub ID token .* for identity provider github; typically its issuer is not a remote id/]
+    [
+      'unknownIdp',
+      /^The cloud answered HTTP 404 at .*, saying "Could not find Identity Provider: gitlab.": identity provider github or its protocol openid does not exist at this auth-url/
+    ],
+    [
+      'unsupportedProtocol',
+      /saying "Attempted to authenticate with an unsupported method.": protocol openid is not an auth method this Keystone accepts/
+    ],
+    [
+      'remoteId',
+      /^The cloud answered HTTP 403 at .*: Keystone refused the GitHub ID token .* for identity provider github; typically its issuer is not a remote id/
+    ]
   ])('%s', (name, message) => {
     const error = explain(RESPONSES[name]!, FEDERATION_URL)
     expect(error).toBeInstanceOf(KeystoneError)
@@ -262,7 +298,10 @@ describe('federationRefusal: each refusal in its own words', () => {
   })
 
   test('without an audience input, the audience hint names GitHub’s default', () => {
-    const error = federationRefusal({ ...SETTINGS, audience: undefined }, idTokenClaims(jwt({ aud: 'https://github.com/acme' })))(RESPONSES.audience!, FEDERATION_URL)
+    const error = federationRefusal({ ...SETTINGS, audience: undefined }, idTokenClaims(jwt({ aud: 'https://github.com/acme' })))(
+      RESPONSES.audience!,
+      FEDERATION_URL
+    )
     expect(error?.message).toContain('(without it GitHub uses https://github.com/<owner>)')
     expect(error?.message).toContain('audience https://github.com/acme')
   })
@@ -325,7 +364,11 @@ describe('keylessLogin', () => {
   }
 
   function revokeUnscoped(status = 204) {
-    return nock('https://keystone.test').delete('/v3/auth/tokens').matchHeader('x-auth-token', UNSCOPED).matchHeader('x-subject-token', UNSCOPED).reply(status)
+    return nock('https://keystone.test')
+      .delete('/v3/auth/tokens')
+      .matchHeader('x-auth-token', UNSCOPED)
+      .matchHeader('x-subject-token', UNSCOPED)
+      .reply(status)
   }
 
   test('ID token (masked) → unscoped token (masked) → token-method rescope → unscoped revoked → the scoped token', async () => {
@@ -348,7 +391,9 @@ describe('keylessLogin', () => {
     expect(token.value).toBe(TOKEN)
     expect(token.project?.id).toBe(PROJ2.id)
     expect(log.secrets).toEqual([JWT, UNSCOPED, TOKEN])
-    expect(log.info).toEqual([expect.stringMatching(/^Got a GitHub ID token: sub repo:acme\/deploy:ref:refs\/heads\/main, audience https:\/\/keystone.test\/v3, /)])
+    expect(log.info).toEqual([
+      expect.stringMatching(/^Got a GitHub ID token: sub repo:acme\/deploy:ref:refs\/heads\/main, audience https:\/\/keystone.test\/v3, /)
+    ])
     expect(log.warnings).toEqual([])
     expect(log.debug.join('\n')).toContain('Revoked the unscoped federated token.')
   })
@@ -367,7 +412,9 @@ describe('keylessLogin', () => {
       rescope()
       revokeUnscoped()
       const { keystone, calls } = fakeKeystone(async () => UNSCOPED_TOKEN)
-      await keylessLogin({ core: recordingCore().core, getIDToken: audience => core.getIDToken(audience), keystone }, SETTINGS, PROJECT_SCOPE, { catalog: false })
+      await keylessLogin({ core: recordingCore().core, getIDToken: audience => core.getIDToken(audience), keystone }, SETTINGS, PROJECT_SCOPE, {
+        catalog: false
+      })
       expect(github.isDone()).toBe(true)
       expect(calls[0]!.idToken).toBe(JWT)
     } finally {
@@ -389,9 +436,14 @@ describe('keylessLogin', () => {
     const { keystone, calls } = fakeKeystone(async () => UNSCOPED_TOKEN)
     const getIDToken = () => new Promise<string>(() => undefined)
     const started = Date.now()
-    const error = await keylessLogin({ core: recordingCore().core, getIDToken, keystone }, SETTINGS, PROJECT_SCOPE, { catalog: false, idTokenTimeoutMs: 50 }).catch(e => e)
+    const error = await keylessLogin({ core: recordingCore().core, getIDToken, keystone }, SETTINGS, PROJECT_SCOPE, {
+      catalog: false,
+      idTokenTimeoutMs: 50
+    }).catch(e => e)
     expect(error).toBeInstanceOf(UserError)
-    expect(error.message).toBe("GitHub's ID-token service did not answer within 0.05 s; try again, and check https://www.githubstatus.com if it persists.")
+    expect(error.message).toBe(
+      "GitHub's ID-token service did not answer within 0.05 s; try again, and check https://www.githubstatus.com if it persists."
+    )
     expect(Date.now() - started).toBeLessThan(2000)
     expect(calls).toEqual([])
   })
@@ -412,7 +464,12 @@ describe('keylessLogin', () => {
       throw explain!(RESPONSES.mapping!, url)
     })
     const { core: fake, log } = recordingCore()
-    const error = await keylessLogin({ core: fake, getIDToken: async () => jwt({ sub: 'repo:acme/deploy:ref:refs/heads/dev' }), keystone }, SETTINGS, PROJECT_SCOPE, { catalog: false }).catch(e => e)
+    const error = await keylessLogin(
+      { core: fake, getIDToken: async () => jwt({ sub: 'repo:acme/deploy:ref:refs/heads/dev' }), keystone },
+      SETTINGS,
+      PROJECT_SCOPE,
+      { catalog: false }
+    ).catch(e => e)
     expect(error).toBeInstanceOf(KeystoneError)
     expect(error.message).toMatch(/admits no user for the GitHub ID token \(sub repo:acme\/deploy:ref:refs\/heads\/dev/)
     expect(log.secrets).toHaveLength(1)
@@ -422,7 +479,9 @@ describe('keylessLogin', () => {
     rescope(401, { error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' } })
     const revoked = revokeUnscoped()
     const { keystone } = fakeKeystone(async () => UNSCOPED_TOKEN)
-    const error = await keylessLogin({ core: recordingCore().core, getIDToken: async () => JWT, keystone }, SETTINGS, PROJECT_SCOPE, { catalog: false }).catch(e => e)
+    const error = await keylessLogin({ core: recordingCore().core, getIDToken: async () => JWT, keystone }, SETTINGS, PROJECT_SCOPE, {
+      catalog: false
+    }).catch(e => e)
     expect(error).toBeInstanceOf(KeystoneError)
     expect(error.status).toBe(401)
     expect(error.message).toBe(
@@ -435,7 +494,9 @@ describe('keylessLogin', () => {
     rescope(500, { error: { code: 500, message: 'database is locked', title: 'Internal Server Error' } })
     const revoked = revokeUnscoped()
     const { keystone } = fakeKeystone(async () => UNSCOPED_TOKEN)
-    const error = await keylessLogin({ core: recordingCore().core, getIDToken: async () => JWT, keystone }, SETTINGS, PROJECT_SCOPE, { catalog: false }).catch(e => e)
+    const error = await keylessLogin({ core: recordingCore().core, getIDToken: async () => JWT, keystone }, SETTINGS, PROJECT_SCOPE, {
+      catalog: false
+    }).catch(e => e)
     expect(error.message).toMatch(/HTTP 500 .*failed on its side/)
     expect(revoked.isDone()).toBe(true)
   })

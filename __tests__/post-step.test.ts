@@ -30,7 +30,13 @@ async function post(state: Record<string, string>, inputs: Record<string, string
   return step
 }
 
-const saved = (extra: Record<string, string> = {}) => ({ token: TOKEN, 'auth-url': `${KEYSTONE}/v3`, 'expires-at': inAnHour(), revoke: 'true', ...extra })
+const saved = (extra: Record<string, string> = {}) => ({
+  token: TOKEN,
+  'auth-url': `${KEYSTONE}/v3`,
+  'expires-at': inAnHour(),
+  revoke: 'true',
+  ...extra
+})
 
 function infoLines(run: StepRun): string[] {
   return run.lines.filter(l => !l.startsWith('::add-mask::'))
@@ -45,14 +51,18 @@ test('204: revoked, with the token as its own credential', async () => {
 })
 
 test.each([401, 404])('%i: already gone, not an error', async status => {
-  nock(KEYSTONE).delete('/v3/auth/tokens').reply(status, keystoneError(status, 'x', 'y'), JSON_HEADERS)
+  nock(KEYSTONE)
+    .delete('/v3/auth/tokens')
+    .reply(status, keystoneError(status, 'x', 'y'), JSON_HEADERS)
   const run = await post(saved())
   expect(infoLines(run)).toEqual(['Token already revoked or expired: nothing to do.'])
   expect(run.exitCode()).toBe(0)
 })
 
 test('5xx: a warning that says until when the token stays valid, never a failed job', async () => {
-  nock(KEYSTONE).delete('/v3/auth/tokens').reply(500, keystoneError(500, 'Internal Server Error', 'boom'), JSON_HEADERS)
+  nock(KEYSTONE)
+    .delete('/v3/auth/tokens')
+    .reply(500, keystoneError(500, 'Internal Server Error', 'boom'), JSON_HEADERS)
   const expiresAt = inAnHour()
   const run = await post(saved({ 'expires-at': expiresAt }))
   expect(run.exitCode()).toBe(0)
@@ -66,7 +76,9 @@ test('Keystone unreachable: a warning after the retries, never a failed job', as
   const run = await post(saved({ 'auth-url': 'http://127.0.0.1:1/v3' }), {}, clock)
   expect(run.exitCode()).toBe(0)
   const warning = infoLines(run).find(l => l.startsWith('::warning::'))
-  expect(warning).toMatch(/^::warning::Could not revoke the token: Gave up after \d+ attempts over .* \(max-wait 60 s\)\. Last answer: Could not revoke the token at 127.0.0.1:1: /)
+  expect(warning).toMatch(
+    /^::warning::Could not revoke the token: Gave up after \d+ attempts over .* \(max-wait 60 s\)\. Last answer: Could not revoke the token at 127.0.0.1:1: /
+  )
   // The post step's budget is a minute, whatever max-wait the main step had.
   expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(60_000)
 })

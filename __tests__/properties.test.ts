@@ -23,8 +23,16 @@ const urlLike = fc
   .record({
     scheme: fc.constantFrom('https://', 'http://', 'HTTPS://', 'ftp://', 'file://', 'javascript:', '', 'https:', 'https:///', 'https:\\\\'),
     userinfo: fc.constantFrom('', '', '', 'user@', 'user:pw@', ':pw@', '@'),
-    host: fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6().map(h => `[${h}]`), fc.constantFrom('localhost', '127.0.0.1', '', 'keystone')),
-    port: fc.oneof(fc.constant(''), fc.integer({ min: 0, max: 70_000 }).map(p => `:${p}`)),
+    host: fc.oneof(
+      fc.domain(),
+      fc.ipV4(),
+      fc.ipV6().map(h => `[${h}]`),
+      fc.constantFrom('localhost', '127.0.0.1', '', 'keystone')
+    ),
+    port: fc.oneof(
+      fc.constant(''),
+      fc.integer({ min: 0, max: 70_000 }).map(p => `:${p}`)
+    ),
     path: fc.array(segment, { maxLength: 5 }).map(s => (s.length > 0 ? `/${s.join('/')}` : '')),
     trailing: fc.constantFrom('', '', '/', '//', '?', '#', '?#', '/?', '/#', '?a=1', '#x', ' ', '\t', '/v3/', '/v2.0/')
   })
@@ -133,7 +141,10 @@ describe('parseKeystoneTime', () => {
       mi: digits(2),
       s: digits(2),
       fraction: fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 9 }), { nil: undefined }),
-      zone: fc.oneof(fc.constant('Z'), fc.tuple(fc.constantFrom('+', '-'), digits(2), fc.constantFrom('', ':'), digits(2)).map(parts => parts.join('')))
+      zone: fc.oneof(
+        fc.constant('Z'),
+        fc.tuple(fc.constantFrom('+', '-'), digits(2), fc.constantFrom('', ':'), digits(2)).map(parts => parts.join(''))
+      )
     })
     .map(t => `${t.y}-${t.mo}-${t.d}T${t.h}:${t.mi}:${t.s}${t.fraction !== undefined ? `.${t.fraction}` : ''}${t.zone}`)
 
@@ -175,21 +186,79 @@ const secretValue = fc.oneof(
   fc.constantFrom('', '\n')
 )
 const meaningful = fc.constantFrom(
-  '', ' ', 'true', 'false', 'True', 'maybe', 'all', 'ALL', 'yes', 'public', 'internalURL', 'admin', 'private', 'toString', 'hasOwnProperty',
-  'password', 'application-credential', 'Default', 'p1', 'u1', 'd1', 'ac1', 'alice', '30', '5m', '0', '7h', '90s',
-  'http://127.0.0.1:5000/v3', 'https://keystone.example.com/v3/', 'https://k.example:5000', 'ftp://k', 'https://u:p@k/v3', 'https://k/v3?x=1',
-  'x\ny', ' a\tb ', 'x'.repeat(1025)
+  '',
+  ' ',
+  'true',
+  'false',
+  'True',
+  'maybe',
+  'all',
+  'ALL',
+  'yes',
+  'public',
+  'internalURL',
+  'admin',
+  'private',
+  'toString',
+  'hasOwnProperty',
+  'password',
+  'application-credential',
+  'Default',
+  'p1',
+  'u1',
+  'd1',
+  'ac1',
+  'alice',
+  '30',
+  '5m',
+  '0',
+  '7h',
+  '90s',
+  'http://127.0.0.1:5000/v3',
+  'https://keystone.example.com/v3/',
+  'https://k.example:5000',
+  'ftp://k',
+  'https://u:p@k/v3',
+  'https://k/v3?x=1',
+  'x\ny',
+  ' a\tb ',
+  'x'.repeat(1025)
 )
 const plainValue = (extra: string[]) =>
-  fc.oneof({ arbitrary: meaningful, weight: 4 }, { arbitrary: fc.constantFrom(...extra, ''), weight: 1 }, { arbitrary: fc.string({ unit: 'binary', maxLength: 24 }), weight: 1 }).filter(v => !v.includes(MARKER))
-const authTypes = ['', 'password', 'v3password', 'v3applicationcredential', 'application_credential', 'token', 'v3token', 'v3oidcpassword', 'PASSWORD', 'toString']
+  fc
+    .oneof(
+      { arbitrary: meaningful, weight: 4 },
+      { arbitrary: fc.constantFrom(...extra, ''), weight: 1 },
+      { arbitrary: fc.string({ unit: 'binary', maxLength: 24 }), weight: 1 }
+    )
+    .filter(v => !v.includes(MARKER))
+const authTypes = [
+  '',
+  'password',
+  'v3password',
+  'v3applicationcredential',
+  'application_credential',
+  'token',
+  'v3token',
+  'v3oidcpassword',
+  'PASSWORD',
+  'toString'
+]
 
 /** Login templates that are valid as they stand: most generated cases start from one and break a few things. */
 const TEMPLATES: { inputs: Partial<Record<InputName, string>>; env: Record<string, string>; secret: string }[] = [
   { inputs: { 'auth-url': 'https://k.example/v3', 'user-id': 'u1', 'project-id': 'p1' }, env: {}, secret: 'password' },
-  { inputs: { 'auth-url': 'http://127.0.0.1:5000', username: 'alice', 'user-domain-name': 'Default', 'project-name': 'web' }, env: {}, secret: 'password' },
+  {
+    inputs: { 'auth-url': 'http://127.0.0.1:5000', username: 'alice', 'user-domain-name': 'Default', 'project-name': 'web' },
+    env: {},
+    secret: 'password'
+  },
   { inputs: { 'auth-url': 'https://k.example:5000/v2.0/', 'application-credential-id': 'ac1' }, env: {}, secret: 'application-credential-secret' },
-  { inputs: {}, env: { OS_AUTH_URL: 'https://k.example/v3', OS_USERNAME: 'alice', OS_USER_DOMAIN_NAME: 'Default', OS_TENANT_NAME: 'web' }, secret: 'OS_PASSWORD' },
+  {
+    inputs: {},
+    env: { OS_AUTH_URL: 'https://k.example/v3', OS_USERNAME: 'alice', OS_USER_DOMAIN_NAME: 'Default', OS_TENANT_NAME: 'web' },
+    secret: 'OS_PASSWORD'
+  },
   { inputs: {}, env: { OS_AUTH_URL: 'https://k.example/v3', OS_APPLICATION_CREDENTIAL_ID: 'ac1' }, secret: 'OS_APPLICATION_CREDENTIAL_SECRET' }
 ]
 
@@ -200,17 +269,30 @@ function configInput(prototypeKeys: boolean): fc.Arbitrary<[Partial<Record<Input
     isSecret(name)
       ? secretValue
       : name === 'OS_AUTH_TYPE'
-        ? fc.oneof(fc.constantFrom(...authTypes, ...extra), fc.string({ maxLength: 12 }).filter(v => prototypeKeys || !PROTOTYPE_KEYS.includes(v.trim().toLowerCase())))
+        ? fc.oneof(
+            fc.constantFrom(...authTypes, ...extra),
+            fc.string({ maxLength: 12 }).filter(v => prototypeKeys || !PROTOTYPE_KEYS.includes(v.trim().toLowerCase()))
+          )
         : plainValue(extra)
   const entries = (names: string[], maxLength: number) =>
-    fc.array(fc.constantFrom(...names).chain(name => fc.tuple(fc.constant(name), valueFor(name))), { maxLength }).map(pairs => Object.fromEntries(pairs))
+    fc
+      .array(
+        fc.constantFrom(...names).chain(name => fc.tuple(fc.constant(name), valueFor(name))),
+        { maxLength }
+      )
+      .map(pairs => Object.fromEntries(pairs))
   const envNames = [...ENV_NAMES, 'OS_AUTH_TYPE']
   // A valid login with up to three inputs and three variables changed or added.
   const mutated = fc
     .tuple(fc.constantFrom(...TEMPLATES), secretValue, entries(INPUT_NAMES, 3), entries(envNames, 3))
     .map(([template, secret, inputs, env]): [Partial<Record<InputName, string>>, Record<string, string>] => {
-      const base = template.secret.startsWith('OS_') ? { env: { ...template.env, [template.secret]: secret }, inputs: template.inputs } : { env: template.env, inputs: { ...template.inputs, [template.secret]: secret } }
-      return [{ ...base.inputs, ...inputs }, { ...base.env, ...env }]
+      const base = template.secret.startsWith('OS_')
+        ? { env: { ...template.env, [template.secret]: secret }, inputs: template.inputs }
+        : { env: template.env, inputs: { ...template.inputs, [template.secret]: secret } }
+      return [
+        { ...base.inputs, ...inputs },
+        { ...base.env, ...env }
+      ]
     })
   // Anything at all, every field drawn on its own.
   const random = fc.tuple(
@@ -276,19 +358,27 @@ describe('resolveConfig', () => {
   // Lookups like INTERFACES[value.toLowerCase()] and AUTH_TYPE_METHODS[authType] read
   // Object.prototype: `constructor` and `__proto__` come back as a function or an object.
   test('[wrong today] the same with values that name Object.prototype members (constructor, __proto__)', () => {
-    fc.assert(fc.property(configInput(true), ([inputs, env]) => configOrUserError(inputs, env)), {
-      numRuns: 3000,
-      examples: [[[{ 'auth-url': 'https://k/v3', 'user-id': 'u1', password: MARKER, interface: 'constructor' }, {}]]]
-    })
+    fc.assert(
+      fc.property(configInput(true), ([inputs, env]) => configOrUserError(inputs, env)),
+      {
+        numRuns: 3000,
+        examples: [[[{ 'auth-url': 'https://k/v3', 'user-id': 'u1', password: MARKER, interface: 'constructor' }, {}]]]
+      }
+    )
   })
 
   test('[wrong today] interface: __proto__ is refused like any unknown interface', () => {
-    expect(() => resolveConfig(source({ 'auth-url': 'https://k/v3', 'user-id': 'u1', password: 'pw', interface: '__proto__' }))).toThrow(/use public, internal or admin/)
+    expect(() => resolveConfig(source({ 'auth-url': 'https://k/v3', 'user-id': 'u1', password: 'pw', interface: '__proto__' }))).toThrow(
+      /use public, internal or admin/
+    )
   })
 
   test('[wrong today] OS_AUTH_TYPE=constructor is ignored like any unknown auth type', () => {
     const config = resolveConfig(
-      source({ 'auth-url': 'https://k/v3', 'application-credential-id': 'ac1', 'application-credential-secret': 's', 'project-name': 'web' }, { OS_AUTH_TYPE: 'constructor' })
+      source(
+        { 'auth-url': 'https://k/v3', 'application-credential-id': 'ac1', 'application-credential-secret': 's', 'project-name': 'web' },
+        { OS_AUTH_TYPE: 'constructor' }
+      )
     )
     expect(config.credentials.method).toBe('application-credential')
   })
@@ -298,7 +388,27 @@ describe('resolveConfig', () => {
 
 /** Strings rich in the characters that break lines or terminals. */
 const nasty = fc.string({
-  unit: fc.constantFrom('\n', '\r', '\t', '\u0000', '\u001b', '\u007f', '\u0085', '\u009b', '\u2028', '\u2029', '\u00a0', ' ', 'a', 'é', '😀', '[', '3', '1', 'm'),
+  unit: fc.constantFrom(
+    '\n',
+    '\r',
+    '\t',
+    '\u0000',
+    '\u001b',
+    '\u007f',
+    '\u0085',
+    '\u009b',
+    '\u2028',
+    '\u2029',
+    '\u00a0',
+    ' ',
+    'a',
+    'é',
+    '😀',
+    '[',
+    '3',
+    '1',
+    'm'
+  ),
   maxLength: 60
 })
 const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 500 }), nasty, fc.string({ unit: 'grapheme', maxLength: 400 }))
@@ -319,7 +429,10 @@ describe('oneLine', () => {
   })
 
   test('the default max is 300', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', minLength: 0, maxLength: 1000 }), text => expect(oneLine(text).length).toBeLessThanOrEqual(300)), RUNS)
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 0, maxLength: 1000 }), text => expect(oneLine(text).length).toBeLessThanOrEqual(300)),
+      RUNS
+    )
   })
 
   // Unicode's control characters (category Cc) are U+0000-U+001F, U+007F and U+0080-U+009F.
@@ -328,7 +441,13 @@ describe('oneLine', () => {
   test('[wrong today] never returns any control character (Unicode Cc, C1 included)', () => {
     fc.assert(
       fc.property(anyText, maxLength, (text, max) => expect(oneLine(text, max)).not.toMatch(/\p{Cc}/u)),
-      { ...RUNS, examples: [['line one\u0085line two', 300], ['\u009b31mred', 300]] }
+      {
+        ...RUNS,
+        examples: [
+          ['line one\u0085line two', 300],
+          ['\u009b31mred', 300]
+        ]
+      }
     )
   })
 })

@@ -19,7 +19,8 @@ function fakeClock(randoms: number[] = [0.5]) {
   }
 }
 
-const status = (code: number, retryAfter?: string) => new KeystoneError(`HTTP ${code}`, { status: code, ...(retryAfter !== undefined && { retryAfter }) })
+const status = (code: number, retryAfter?: string) =>
+  new KeystoneError(`HTTP ${code}`, { status: code, ...(retryAfter !== undefined && { retryAfter }) })
 const network = (failure: NetworkError['failure'], code?: string) => new KeystoneError(failure, { network: new NetworkError(failure, failure, code) })
 
 describe('isRetryable', () => {
@@ -194,6 +195,8 @@ describe('withRetries', () => {
       { policy: POLICY, clock, log: () => {} }
     ).catch((e: KeystoneError) => e)
     expect(clock.sleeps).toEqual([])
-    expect(error.message).toMatch(/^Gave up after 1 attempt over 0 s \(max-wait 5 min; the next attempt, after Retry-After: 86400, would start past it\)/)
+    expect(error.message).toMatch(
+      /^Gave up after 1 attempt over 0 s \(max-wait 5 min; the next attempt, after Retry-After: 86400, would start past it\)/
+    )
   })
 })

@@ -88,7 +88,9 @@ test('validate: true with a revoked token fails clearly and exports nothing', as
   nock(KEYSTONE).get('/v3/auth/tokens?nocatalog').reply(404, {})
   const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true' })
   expect(consumer.exitCode()).toBe(1)
-  expect(consumer.lines.filter(l => l.startsWith('::error::'))).toEqual([expect.stringMatching(/^::error::The shared token is no longer valid at Keystone/)])
+  expect(consumer.lines.filter(l => l.startsWith('::error::'))).toEqual([
+    expect.stringMatching(/^::error::The shared token is no longer valid at Keystone/)
+  ])
   expect(consumer.exported()).toEqual({})
 })
 
@@ -116,14 +118,20 @@ test('a wrong key, another run: one clear error each, nothing exported', async (
 
 test('shared-token without share-key', async () => {
   const consumer = await job({ 'shared-token': 'ost1.x' })
-  expect(consumer.lines).toEqual(['::error::`shared-token` needs `share-key`, the secret it was sealed with: set it from the same repository secret as in the producer job.'])
+  expect(consumer.lines).toEqual([
+    '::error::`shared-token` needs `share-key`, the secret it was sealed with: set it from the same repository secret as in the producer job.'
+  ])
 })
 
 test('min-validity: a consumer with credentials logs in itself when the shared token expires too soon', async () => {
-  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
+  nock(KEYSTONE)
+    .post('/v3/auth/tokens?nocatalog')
+    .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
   const sealed = producer.outputs()['shared-token']!
-  const own = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
+  const own = nock(KEYSTONE)
+    .post('/v3/auth/tokens?nocatalog')
+    .reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
   const consumer = await job({ ...CREDENTIALS, 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
   expect(own.isDone()).toBe(true)
   expect(consumer.exitCode()).toBe(0)
@@ -133,7 +141,9 @@ test('min-validity: a consumer with credentials logs in itself when the shared t
 })
 
 test('min-validity: without credentials, the consumer fails early', async () => {
-  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
+  nock(KEYSTONE)
+    .post('/v3/auth/tokens?nocatalog')
+    .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
   const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
   expect(consumer.exitCode()).toBe(1)
@@ -141,7 +151,9 @@ test('min-validity: without credentials, the consumer fails early', async () => 
 })
 
 test('min-validity on a login: a cloud whose tokens live shorter is reported, and the token revoked', async () => {
-  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
+  nock(KEYSTONE)
+    .post('/v3/auth/tokens?nocatalog')
+    .reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
   const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
   const step = await job({ ...CREDENTIALS, 'min-validity': '2h' })
   expect(step.exitCode()).toBe(1)

@@ -96,7 +96,14 @@ describe('round trip', () => {
   })
 
   test('the smallest payload: no region, interface, methods or scope', () => {
-    const minimal: SharedTokenPayload = { token: 't', authUrl: 'http://127.0.0.1:5000/v3', expiresAt: '2026-08-21T11:00:00Z', issuedAt: '2026-08-21T10:00:00Z', scope: {}, userId: 'u' }
+    const minimal: SharedTokenPayload = {
+      token: 't',
+      authUrl: 'http://127.0.0.1:5000/v3',
+      expiresAt: '2026-08-21T11:00:00Z',
+      issuedAt: '2026-08-21T10:00:00Z',
+      scope: {},
+      userId: 'u'
+    }
     expect(unseal(sealSharedToken(minimal, KEY, RUN, NOW))).toEqual(minimal)
   })
 
@@ -160,15 +167,29 @@ describe('the envelope', () => {
   })
 
   test('bounded: the largest token Keystone may send (8 KB) with its details fits', () => {
-    const big = { ...PAYLOAD, token: 'P'.repeat(8192), authUrl: `https://${'k'.repeat(200)}.example/v3`, scope: { projectId: 'i'.repeat(64), projectName: 'n'.repeat(64), projectDomainId: 'd'.repeat(64) } }
+    const big = {
+      ...PAYLOAD,
+      token: 'P'.repeat(8192),
+      authUrl: `https://${'k'.repeat(200)}.example/v3`,
+      scope: { projectId: 'i'.repeat(64), projectName: 'n'.repeat(64), projectDomainId: 'd'.repeat(64) }
+    }
     const envelope = sealSharedToken(big, KEY, RUN, NOW)
     expect(envelope.length).toBeLessThanOrEqual(MAX_SHARED_TOKEN_LENGTH)
     expect(unseal(envelope).token).toBe(big.token)
   })
 
   test('a payload too big to share is refused when sealing', () => {
-    const huge = { ...PAYLOAD, token: 'P'.repeat(8192), authUrl: 'u'.repeat(1024), region: 'r'.repeat(1024), interface: 'i'.repeat(1024), userId: 'x'.repeat(1024) }
-    expect(refusal(() => sealSharedToken(huge, KEY, RUN, NOW)).message).toMatch(/^The token and its details take \d+ bytes, more than the 12288 a shared token can carry: /)
+    const huge = {
+      ...PAYLOAD,
+      token: 'P'.repeat(8192),
+      authUrl: 'u'.repeat(1024),
+      region: 'r'.repeat(1024),
+      interface: 'i'.repeat(1024),
+      userId: 'x'.repeat(1024)
+    }
+    expect(refusal(() => sealSharedToken(huge, KEY, RUN, NOW)).message).toMatch(
+      /^The token and its details take \d+ bytes, more than the 12288 a shared token can carry: /
+    )
   })
 })
 
@@ -234,7 +255,9 @@ describe('a damaged envelope', () => {
 
   test('empty: says where the value comes from', () => {
     for (const empty of ['', '  ', '\n']) {
-      expect(refusal(() => unseal(empty)).message).toMatch(/^`shared-token` is empty: pass the producer job's output, `\$\{\{ needs\.<job>\.outputs\.shared-token \}\}`/)
+      expect(refusal(() => unseal(empty)).message).toMatch(
+        /^`shared-token` is empty: pass the producer job's output, `\$\{\{ needs\.<job>\.outputs\.shared-token \}\}`/
+      )
     }
   })
 
@@ -274,7 +297,9 @@ describe('a damaged envelope', () => {
 describe('the key', () => {
   test('another key does not open it, and the message says a wrong key and an alteration look alike', () => {
     const other = 'another-secret-of-the-right-length-0123456789'
-    expect(refusal(() => unseal(sealed, { key: other }), other).message).toMatch(/either the key differs .* or the token was altered .*cannot be told apart/)
+    expect(refusal(() => unseal(sealed, { key: other }), other).message).toMatch(
+      /either the key differs .* or the token was altered .*cannot be told apart/
+    )
   })
 
   test('an empty key (a secret not set, or a fork) is refused on both sides', () => {
@@ -324,7 +349,9 @@ describe('another repository or run', () => {
     expect(refusal(() => sealSharedToken(PAYLOAD, KEY, { repository: '', runId: '1' }, NOW)).message).toBe(
       'GITHUB_REPOSITORY is missing or not owner/repo: a shared token can only be sealed and opened inside a GitHub Actions workflow run, which sets it.'
     )
-    expect(refusal(() => unseal(sealed, { binding: { repository: 'acme/deploy', runId: '' } })).message).toMatch(/^GITHUB_RUN_ID is missing or not a number: /)
+    expect(refusal(() => unseal(sealed, { binding: { repository: 'acme/deploy', runId: '' } })).message).toMatch(
+      /^GITHUB_RUN_ID is missing or not a number: /
+    )
     expect(refusal(() => unseal(sealed, { binding: { ...RUN, runAttempt: 'x' } })).message).toMatch(/^GITHUB_RUN_ATTEMPT is not a number: /)
   })
 })
@@ -335,7 +362,9 @@ describe('expiry', () => {
     expect(refusal(() => unseal(sealed, { now })).message).toBe(
       'The shared token expired at 2026-08-21T22:00:00Z (now 2026-08-21T22:00:00Z): re-run all jobs of the workflow so the producer job issues a new one (re-running only the failed jobs reuses the old token).'
     )
-    expect(refusal(() => unseal(sealed, { now: new Date('2026-08-23T00:00:00Z') })).message).toMatch(/^The shared token expired at 2026-08-21T22:00:00Z /)
+    expect(refusal(() => unseal(sealed, { now: new Date('2026-08-23T00:00:00Z') })).message).toMatch(
+      /^The shared token expired at 2026-08-21T22:00:00Z /
+    )
   })
 
   test('valid for less than min-validity: says when, how long, and what to do', () => {
@@ -418,7 +447,9 @@ describe('properties', () => {
     const [version, binding, salt, iv] = sealed.split('.') as string[]
     const body = fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.uint8Array({ minLength: 14, maxLength: 18 }))
     fc.assert(
-      fc.property(body, ([ciphertext, tag]) => refusedCleanly([version, binding, salt, iv, b64(Buffer.from(ciphertext)), b64(Buffer.from(tag))].join('.'))),
+      fc.property(body, ([ciphertext, tag]) =>
+        refusedCleanly([version, binding, salt, iv, b64(Buffer.from(ciphertext)), b64(Buffer.from(tag))].join('.'))
+      ),
       { numRuns: 40 }
     )
   }, 60_000)

@@ -10,19 +10,13 @@ export function normalizeAuthUrl(raw: string, source: string): string {
   try {
     url = new URL(raw)
   } catch {
-    throw new UserError(
-      `${source} is not a valid URL: give the Keystone endpoint with its scheme, e.g. https://keystone.example.com:5000/v3.`
-    )
+    throw new UserError(`${source} is not a valid URL: give the Keystone endpoint with its scheme, e.g. https://keystone.example.com:5000/v3.`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UserError(
-      `${source} must start with https:// (or http:// for a local Keystone), not ${url.protocol}//.`
-    )
+    throw new UserError(`${source} must start with https:// (or http:// for a local Keystone), not ${url.protocol}//.`)
   }
   if (url.username || url.password) {
-    throw new UserError(
-      `${source} must not contain a user name or password: pass credentials through the username/password inputs instead.`
-    )
+    throw new UserError(`${source} must not contain a user name or password: pass credentials through the username/password inputs instead.`)
   }
   // `new URL('https://h/v3?')` has an empty search: look at the text itself.
   if (url.search || url.hash || /[?#]/.test(raw)) {

@@ -57,7 +57,9 @@ export function endpointsFor(catalog: CatalogService[], region: string, endpoint
  */
 export function checkRegion(catalog: CatalogService[] | undefined, region: string, from: string): void {
   if (!catalog) {
-    throw new KeystoneError(`Keystone's answer has no usable service catalog to check ${from} "${oneLine(region, 100)}" against: check that auth-url points at Keystone itself.`)
+    throw new KeystoneError(
+      `Keystone's answer has no usable service catalog to check ${from} "${oneLine(region, 100)}" against: check that auth-url points at Keystone itself.`
+    )
   }
   const regions = catalogRegions(catalog)
   if (regions.includes(region)) return

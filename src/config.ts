@@ -138,7 +138,9 @@ export function resolveSharing(source: ConfigSource): SharingSettings {
     revokeShared: resolveBoolean(read.fromInput('revoke-shared'), false)
   }
   if ((settings.sharedToken || settings.revokeShared) && !settings.key) {
-    throw new UserError('`shared-token` needs `share-key`, the secret it was sealed with: set it from the same repository secret as in the producer job.')
+    throw new UserError(
+      '`shared-token` needs `share-key`, the secret it was sealed with: set it from the same repository secret as in the producer job.'
+    )
   }
   if (settings.revokeShared && !settings.sharedToken) {
     throw new UserError("revoke-shared: true needs `shared-token`: pass the producer job's output, ${{ needs.<job>.outputs.shared-token }}.")
@@ -379,9 +381,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     // credential's project. A scope the step asked for explicitly is worth a word.
     if (scopeGroup.layer === 'input') {
       const names = Object.values(scopeValues).map(v => (v as Sourced).from)
-      warnings.push(
-        `${names.join(', ')} ignored: a token from an application credential is always scoped to the credential's own project.`
-      )
+      warnings.push(`${names.join(', ')} ignored: a token from an application credential is always scoped to the credential's own project.`)
     }
     scope = { kind: 'default' }
   } else {
@@ -472,7 +472,9 @@ function resolveCredentials(read: Reader, source: ConfigSource, userDomain: Doma
   if (method === 'oidc') {
     const identityProvider = read.get('identity-provider')
     if (!identityProvider) {
-      throw new UserError('auth-method is oidc but no identity provider is set: set `identity-provider` (OS_IDENTITY_PROVIDER) to the id Keystone gave the GitHub provider.')
+      throw new UserError(
+        'auth-method is oidc but no identity provider is set: set `identity-provider` (OS_IDENTITY_PROVIDER) to the id Keystone gave the GitHub provider.'
+      )
     }
     return {
       method,

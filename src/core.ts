@@ -5,17 +5,7 @@ import type { SummaryWriter } from './summary.js'
 /** The part of `@actions/core` the steps use; entry points pass the real module, tests may not. */
 export type Core = Pick<
   typeof actionsCore,
-  | 'getInput'
-  | 'setSecret'
-  | 'exportVariable'
-  | 'setOutput'
-  | 'saveState'
-  | 'getState'
-  | 'info'
-  | 'warning'
-  | 'debug'
-  | 'setFailed'
-  | 'getIDToken'
+  'getInput' | 'setSecret' | 'exportVariable' | 'setOutput' | 'saveState' | 'getState' | 'info' | 'warning' | 'debug' | 'setFailed' | 'getIDToken'
 > & { summary?: SummaryWriter }
 
 /** Ends a step: a user's mistake in one sentence, anything else as a short internal error. */

@@ -104,7 +104,7 @@ function tokenDocument(body: unknown): Json & { catalog: unknown[] } {
   const token = body.token
   if (!Array.isArray(token.catalog)) {
     throw new DirectUseError(
-      'Direct token use needs the token\'s service catalog, and this token response has none: issue the token without ?nocatalog.'
+      "Direct token use needs the token's service catalog, and this token response has none: issue the token without ?nocatalog."
     )
   }
   if (!text(token.expires_at)) throw new DirectUseError('The token response has no expires_at.')
@@ -206,7 +206,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   const endpoints = catalogEndpoints(token.catalog, { region: input.region, interface: input.interface })
   const wanted = `${normalizeInterface(input.interface)} endpoints${input.region?.trim() ? ` in region ${input.region.trim()}` : ''}`
   if (token.catalog.length === 0) {
-    notes.push('Warning: the token\'s catalog is empty: Keystone lists no service this token may use, so service commands will fail.')
+    notes.push("Warning: the token's catalog is empty: Keystone lists no service this token may use, so service commands will fail.")
   } else if (endpoints.length === 0) {
     const regions = catalogRegions(token.catalog)
     notes.push(
@@ -221,7 +221,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   }
   if (text(env.PYTHONPATH)) notes.push(`PYTHONPATH keeps the job's entries after the shim directory ${pythonDir}.`)
   notes.push(
-    'A step whose env replaces PYTHONPATH, or a Python started with -E or -I, does not see the shim: its commands exchange the token (one Keystone request each; 403 for an application credential\'s token).'
+    "A step whose env replaces PYTHONPATH, or a Python started with -E or -I, does not see the shim: its commands exchange the token (one Keystone request each; 403 for an application credential's token)."
   )
 
   return { env: exported, files, directory, endpoints, notes }

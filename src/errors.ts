@@ -42,7 +42,10 @@ export class KeystoneError extends UserError {
  */
 export function oneLine(text: string, max = 300): string {
   // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim()
+  const flat = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   const inert = flat.replace(/##\[/g, '#\u200b#[').replace(/^::/, ':\u200b:')
   const limit = Math.max(1, max)
   return inert.length > limit ? `${inert.slice(0, limit - 1)}…` : inert

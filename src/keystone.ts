@@ -83,7 +83,10 @@ export class Keystone {
     })
     if (response.status === 200) return true
     if (response.status === 401 || response.status === 404) return false
-    throw new KeystoneError(`Keystone answered ${statusText(response)} to the validation at ${url}${keystoneMessage(response, ': ')}.`, statusFailure(response))
+    throw new KeystoneError(
+      `Keystone answered ${statusText(response)} to the validation at ${url}${keystoneMessage(response, ': ')}.`,
+      statusFailure(response)
+    )
   }
 
   private retrying<T>(attempt: () => Promise<T>): Promise<T> {
@@ -213,9 +216,14 @@ function issueFailure(response: HttpResponse, url: string): KeystoneError {
   switch (true) {
     case status === 401:
       return new KeystoneError(
-        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`, failure)
+        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`,
+        failure
+      )
     case status === 400:
-      return new KeystoneError(`${at}: the login request was incomplete or malformed; check the user and scope inputs (a name needs its domain).`, failure)
+      return new KeystoneError(
+        `${at}: the login request was incomplete or malformed; check the user and scope inputs (a name needs its domain).`,
+        failure
+      )
     case status === 403:
       return new KeystoneError(`${at}: the user may not obtain this token; check the scope asked for and the user's roles.`, failure)
     case status === 404:
@@ -224,7 +232,9 @@ function issueFailure(response: HttpResponse, url: string): KeystoneError {
       return new KeystoneError(`${at}: Keystone is rate-limiting logins; raise max-wait, or start fewer jobs at once.`, failure)
     case status >= 300 && status < 400:
       return new KeystoneError(
-        `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`, failure)
+        `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`,
+        failure
+      )
     case status >= 500:
       return new KeystoneError(`${at}: Keystone failed on its side; try again later.`, failure)
     case looksLikeHtml(response):
@@ -240,12 +250,17 @@ function networkFailure(error: NetworkError, purpose: string, url: string): Keys
   const could = `Could not ${purpose} at ${host}`
   switch (error.failure) {
     case 'refused':
-      return new KeystoneError(`${could}: connection refused; check auth-url (host and port) and that Keystone is reachable from the runner.`, failure)
+      return new KeystoneError(
+        `${could}: connection refused; check auth-url (host and port) and that Keystone is reachable from the runner.`,
+        failure
+      )
     case 'dns':
       return new KeystoneError(`${could}: the host name does not resolve; check auth-url for a typo.`, failure)
     case 'tls':
       return new KeystoneError(
-        `${could}: ${error.message}; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate file in the job's env.`, failure)
+        `${could}: ${error.message}; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate file in the job's env.`,
+        failure
+      )
     case 'timeout':
       return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network or proxy.`, failure)
     case 'too-large':
@@ -276,7 +291,9 @@ function refWithDomain(value: unknown): (NamedRef & { domain?: NamedRef }) | und
 /** Reads the token document, refusing anything a real Keystone would not send. */
 function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value'> {
   const invalid = (what: string): KeystoneError =>
-    new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, { status: response.status })
+    new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, {
+      status: response.status
+    })
   let parsed: unknown
   try {
     parsed = JSON.parse(response.body)

@@ -157,12 +157,25 @@ async function useSharedToken(context: StepContext, source: ConfigSource, sharin
     return true
   }
   if (sharing.validate && !(await keystone.validate(payload.token))) {
-    throw new UserError('The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.')
+    throw new UserError(
+      'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
+    )
   }
   const token = tokenOf(payload)
-  const config = { authUrl: payload.authUrl, ...settings, region: settings.region ?? payload.region, interface: settings.interface ?? payload.interface }
+  const config = {
+    authUrl: payload.authUrl,
+    ...settings,
+    region: settings.region ?? payload.region,
+    interface: settings.interface ?? payload.interface
+  }
   // Not this job's to revoke: its revoker job does, once every consumer is done.
-  saveToken(core, { token: token.value, authUrl: payload.authUrl, expiresAt: payload.expiresAt, revoke: false, keptBecause: 'shared by another job: its revoker job revokes it' })
+  saveToken(core, {
+    token: token.value,
+    authUrl: payload.authUrl,
+    expiresAt: payload.expiresAt,
+    revoke: false,
+    keptBecause: 'shared by another job: its revoker job revokes it'
+  })
   setOutputs(core, token, config)
   if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
   core.info(
@@ -247,7 +260,7 @@ function configWarnings(config: ActionConfig, env: StepContext['env'], file: Cre
     )
   }
   if (config.tls.insecure) {
-    warnings.push('insecure: true: Keystone\'s certificate is not verified, for the action and, through OS_INSECURE, for later steps; prefer cacert.')
+    warnings.push("insecure: true: Keystone's certificate is not verified, for the action and, through OS_INSECURE, for later steps; prefer cacert.")
   }
   return warnings
 }
@@ -256,7 +269,8 @@ function configWarnings(config: ActionConfig, env: StepContext['env'], file: Cre
 async function writeJobSummary(context: StepContext, token: Token, config: ActionConfig): Promise<void> {
   if (!context.env.GITHUB_STEP_SUMMARY || !context.core.summary) return
   try {
-    const services = token.catalog && config.region !== undefined ? Object.keys(endpointsFor(token.catalog, config.region, config.interface)).sort() : undefined
+    const services =
+      token.catalog && config.region !== undefined ? Object.keys(endpointsFor(token.catalog, config.region, config.interface)).sort() : undefined
     await tokenSummary(context.core.summary, token, config, services).write()
   } catch (error) {
     context.core.warning(`Could not write the job summary: ${(error as Error).message}`)

@@ -44,10 +44,15 @@ export interface FederatingKeystone {
 
 /** `{auth-url}/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`; authUrl ends in /v3. */
 export function federationAuthUrl(authUrl: string, identityProvider: string, protocol: string = DEFAULT_PROTOCOL): string {
-  for (const [input, value] of [['identity-provider', identityProvider], ['protocol', protocol]] as const) {
+  for (const [input, value] of [
+    ['identity-provider', identityProvider],
+    ['protocol', protocol]
+  ] as const) {
     // Keystone ids are at most 64 characters; a slash or a space would never name one.
     if (!/^[^\s/]{1,64}$/.test(value)) {
-      throw new UserError(`${input} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 79)}…` : value)} is not a Keystone ${input === 'protocol' ? 'federation protocol' : 'identity provider'} id: 1 to 64 characters, no spaces or slashes.`)
+      throw new UserError(
+        `${input} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 79)}…` : value)} is not a Keystone ${input === 'protocol' ? 'federation protocol' : 'identity provider'} id: 1 to 64 characters, no spaces or slashes.`
+      )
     }
   }
   return `${authUrl.replace(/\/+$/, '')}/OS-FEDERATION/identity_providers/${encodeURIComponent(identityProvider)}/protocols/${encodeURIComponent(protocol)}/auth`
@@ -118,7 +123,9 @@ export function idTokenError(error: unknown): UserError {
   const code = /Error Code\s*:\s*(\d{3})/.exec(message)?.[1]
   if (code) {
     const said = /Error Message\s*:\s*([\s\S]*)$/.exec(message)?.[1]
-    return new UserError(`GitHub refused to issue an ID token (HTTP ${code}${said ? `: ${oneLine(said, 200)}` : ''}); try again, and check https://www.githubstatus.com if it persists.`)
+    return new UserError(
+      `GitHub refused to issue an ID token (HTTP ${code}${said ? `: ${oneLine(said, 200)}` : ''}); try again, and check https://www.githubstatus.com if it persists.`
+    )
   }
   if (/do not have ID Token field/i.test(message)) {
     return new UserError("GitHub's ID-token service answered without a token; try again, and check https://www.githubstatus.com if it persists.")
@@ -141,7 +148,17 @@ export interface IdTokenClaims {
   exp?: number
 }
 
-const STRING_CLAIMS = ['iss', 'sub', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'ref', 'environment', 'job_workflow_ref'] as const
+const STRING_CLAIMS = [
+  'iss',
+  'sub',
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'ref',
+  'environment',
+  'job_workflow_ref'
+] as const
 
 /**
  * The claims of a JWT, read without verifying anything: only to say in a message which repository,
@@ -272,7 +289,11 @@ export function federationRefusal(settings: OidcSettings, claims: IdTokenClaims 
 }
 
 /** Exchanges the GitHub ID token for Keystone's unscoped federated token. */
-export function exchangeIdToken(keystone: Pick<FederatingKeystone, 'authUrl' | 'federatedLogin'>, settings: OidcSettings, idToken: string): Promise<Token> {
+export function exchangeIdToken(
+  keystone: Pick<FederatingKeystone, 'authUrl' | 'federatedLogin'>,
+  settings: OidcSettings,
+  idToken: string
+): Promise<Token> {
   const url = federationAuthUrl(keystone.authUrl, settings.identityProvider, settings.protocol)
   return keystone.federatedLogin(url, idToken, federationRefusal(settings, idTokenClaims(idToken)))
 }
@@ -328,7 +349,15 @@ function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Promise<T
   if (ms === undefined) return promise
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UserError(`GitHub's ID-token service did not answer within ${ms / 1000} s; try again, and check https://www.githubstatus.com if it persists.`)), ms)
+    timer = setTimeout(
+      () =>
+        reject(
+          new UserError(
+            `GitHub's ID-token service did not answer within ${ms / 1000} s; try again, and check https://www.githubstatus.com if it persists.`
+          )
+        ),
+      ms
+    )
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
@@ -337,7 +366,12 @@ function rescopeError(error: unknown, unscoped: Token, scope: Scope): unknown {
   if (!(error instanceof KeystoneError) || error.status !== 401) return error
   return new KeystoneError(
     `Keystone accepted the GitHub ID token (federated user ${oneLine(unscoped.user.name ?? unscoped.user.id, 200)}) but refused a token scoped to ${describeRequestedScope(scope)} (${error.brief}): the groups its mapping gives this workflow have no role there. Ask the cloud operator for a role, or choose the project they have one on.`,
-    { status: error.status, ...(error.network && { network: error.network }), ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }), brief: error.brief }
+    {
+      status: error.status,
+      ...(error.network && { network: error.network }),
+      ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }),
+      brief: error.brief
+    }
   )
 }
 

@@ -24,7 +24,9 @@ export function parseRateLimit(text: string, from: string): RateLimit {
   const m = RATE.exec(text.trim())
   const count = m ? Number(m[1]) : 0
   if (!m || count === 0) {
-    throw new UserError(`${from} is "${text}": give the cloud's login rate as N/min (or N/s, N/h), optionally with a burst, e.g. 60/min or 60/min burst 10.`)
+    throw new UserError(
+      `${from} is "${text}": give the cloud's login rate as N/min (or N/s, N/h), optionally with a burst, e.g. 60/min or 60/min burst 10.`
+    )
   }
   return { count, windowMs: UNITS[m[2]!.toLowerCase()]!, burst: m[3] ? Number(m[3]) : 0, text: text.trim() }
 }
@@ -53,7 +55,9 @@ export function resolvePacing(values: { jobIndex?: string; jobTotal?: string; ra
   const jobIndex = wholeNumber(values.jobIndex!, 'input `job-index`')
   const jobTotal = wholeNumber(values.jobTotal!, 'input `job-total`')
   if (jobTotal < 1 || jobIndex >= jobTotal) {
-    throw new UserError(`input \`job-index\` is ${jobIndex} and \`job-total\` ${jobTotal}: the index counts from 0 and stays below the total, as strategy.job-index does.`)
+    throw new UserError(
+      `input \`job-index\` is ${jobIndex} and \`job-total\` ${jobTotal}: the index counts from 0 and stays below the total, as strategy.job-index does.`
+    )
   }
   return { jobIndex, jobTotal, rate: parseRateLimit(values.rateLimit!, 'input `rate-limit`') }
 }

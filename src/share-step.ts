@@ -67,7 +67,14 @@ export function tokenOf(payload: SharedTokenPayload): Token {
  * Seals the token for the output. GitHub refuses an output in which any masked value appears, and
  * a random envelope could contain a short masked secret by chance: seal again in that case.
  */
-export function sealForOutput(token: Token, config: ActionConfig, sharing: SharingSettings, env: Readonly<Record<string, string | undefined>>, masked: ReadonlySet<string>, now: Date): string {
+export function sealForOutput(
+  token: Token,
+  config: ActionConfig,
+  sharing: SharingSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  masked: ReadonlySet<string>,
+  now: Date
+): string {
   for (let attempt = 0; attempt < 5; attempt++) {
     const sealed = sealSharedToken(payloadOf(token, config), sharing.key!, shareBinding(env), now)
     if (![...masked].some(secret => sealed.includes(secret))) return sealed

@@ -285,7 +285,9 @@ function parseEnvelope(sealed: string): Envelope {
   }
   const text = sealed.trim()
   if (text.length > MAX_SHARED_TOKEN_LENGTH) {
-    throw new UserError(`\`shared-token\` is ${text.length} characters long, more than a shared token can be (${MAX_SHARED_TOKEN_LENGTH}): ${SEND_AS_IS}.`)
+    throw new UserError(
+      `\`shared-token\` is ${text.length} characters long, more than a shared token can be (${MAX_SHARED_TOKEN_LENGTH}): ${SEND_AS_IS}.`
+    )
   }
   const parts = text.split('.')
   const version = parts[0]!
@@ -295,7 +297,9 @@ function parseEnvelope(sealed: string): Envelope {
     )
   }
   if (version !== SHARE_FORMAT) {
-    throw new UserError(`\`shared-token\` has format ${version}, which this version of openstack-token cannot read (it reads ${SHARE_FORMAT}): ${SAME_VERSION}.`)
+    throw new UserError(
+      `\`shared-token\` has format ${version}, which this version of openstack-token cannot read (it reads ${SHARE_FORMAT}): ${SAME_VERSION}.`
+    )
   }
   const damaged = (what: string): UserError => new UserError(`\`shared-token\` is truncated or damaged (${what}): ${SEND_AS_IS}.`)
   if (parts.length !== 6) throw damaged(`6 dot-separated parts expected, ${parts.length} found`)

@@ -31,4 +31,3 @@ export function keystoneFor(authUrl: string, timing: Timing, context: StepContex
     ...(tls.insecure && { insecure: true })
   })
 }
-

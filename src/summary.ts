@@ -20,7 +20,12 @@ function escape(text: string): string {
   return text.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
 }
 
-export function tokenSummary(writer: SummaryWriter, token: Token, config: Pick<ActionConfig, 'region' | 'exportEnv'>, services: string[] | undefined): SummaryWriter {
+export function tokenSummary(
+  writer: SummaryWriter,
+  token: Token,
+  config: Pick<ActionConfig, 'region' | 'exportEnv'>,
+  services: string[] | undefined
+): SummaryWriter {
   const user = `${shown(token.user)}${token.user.domain ? ` (domain ${shown(token.user.domain)})` : ''}`
   const rows: [string, string][] = [
     ['User', user],
@@ -33,9 +38,12 @@ export function tokenSummary(writer: SummaryWriter, token: Token, config: Pick<A
   if (services) rows.push(['Services', services.length > 0 ? services.join(', ') : '(none in this region)'])
   return writer
     .addHeading('OpenStack token', 3)
-    .addTable([[{ data: 'Token', header: true }, { data: '', header: true }], ...rows.map(([k, v]) => [escape(k), escape(v)])])
-    .addRaw(
-      '<p>Each <code>openstack</code> CLI call in a later step still makes one Keystone request, to exchange this token for its own.</p>',
-      true
-    )
+    .addTable([
+      [
+        { data: 'Token', header: true },
+        { data: '', header: true }
+      ],
+      ...rows.map(([k, v]) => [escape(k), escape(v)])
+    ])
+    .addRaw('<p>Each <code>openstack</code> CLI call in a later step still makes one Keystone request, to exchange this token for its own.</p>', true)
 }

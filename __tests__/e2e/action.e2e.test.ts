@@ -88,7 +88,11 @@ describe('password login, then the real CLI with what the action exported', () =
 
     // The environment the later steps had no longer works once the job is over.
     expect(transcript.env.OS_TOKEN).toBe(token)
-    const after = spawnSync(OPENSTACK, ['project', 'show', fix.FIX_PROJ2_ID], { env: { ...transcript.env, PATH: '/usr/bin:/bin' }, encoding: 'utf8', timeout: 60_000 })
+    const after = spawnSync(OPENSTACK, ['project', 'show', fix.FIX_PROJ2_ID], {
+      env: { ...transcript.env, PATH: '/usr/bin:/bin' },
+      encoding: 'utf8',
+      timeout: 60_000
+    })
     expect(after.status).not.toBe(0)
     expect(after.stderr).toMatch(/HTTP 404|HTTP 401|requires authentication/)
   })
@@ -159,7 +163,10 @@ describe('password login, then the real CLI with what the action exported', () =
 describe('application credentials', () => {
   test.each([
     ['by id', () => ({ 'application-credential-id': fix.FIX_APPCRED_ID })],
-    ['by name + user', () => ({ 'application-credential-name': fix.FIX_APPCRED_NAME, username: fix.FIX_USER2_NAME, 'user-domain-name': fix.FIX_DOM2_NAME })]
+    [
+      'by name + user',
+      () => ({ 'application-credential-name': fix.FIX_APPCRED_NAME, username: fix.FIX_USER2_NAME, 'user-domain-name': fix.FIX_DOM2_NAME })
+    ]
   ])('%s: the token is issued for the credential project, exported, and revoked', async (_name, credential) => {
     const transcript = await job({
       inputs: { 'auth-url': keystone.authUrl, ...credential(), 'application-credential-secret': fix.FIX_APPCRED_SECRET },
@@ -188,7 +195,11 @@ describe('failures a user can cause', () => {
       steps: [cli('never runs', 'token issue')]
     })
     expect(transcript.failed).toBe(true)
-    expect(errors(transcript)).toEqual([expect.stringMatching(/^::error::Keystone answered HTTP 401 .*"The request you have made requires authentication\.": the credentials were refused/)])
+    expect(errors(transcript)).toEqual([
+      expect.stringMatching(
+        /^::error::Keystone answered HTTP 401 .*"The request you have made requires authentication\.": the credentials were refused/
+      )
+    ])
     expect(transcript.main?.exportedEnv).toEqual({})
     expect(transcript.step('never runs')?.status).toBe('skipped')
     expect(transcript.post?.stdout).toContain('No token to revoke: the main step did not issue one, or already revoked it.')
@@ -211,7 +222,11 @@ describe('failures a user can cause', () => {
       secrets: ['pw']
     })
     expect(transcript.failed).toBe(true)
-    expect(errors(transcript)).toEqual([expect.stringMatching(/^::error::Gave up after \d+ attempts over \d+(\.\d)? s \(max-wait 3 s\)\. Last answer: Could not issue a token at 127\.0\.0\.1:9: /)])
+    expect(errors(transcript)).toEqual([
+      expect.stringMatching(
+        /^::error::Gave up after \d+ attempts over \d+(\.\d)? s \(max-wait 3 s\)\. Last answer: Could not issue a token at 127\.0\.0\.1:9: /
+      )
+    ])
     expect(Date.now() - started).toBeLessThan(20_000)
   })
 })

@@ -116,12 +116,18 @@ test('a clouds.yaml with OS_CLOUD in the job env, and OS_CLOUD blanked for later
 
 test('a wrong region: the error lists the real ones, nothing is exported, the token is revoked', async () => {
   const transcript = await job({
-    inputs: { 'auth-url': keystone.authUrl, 'user-id': fix.FIX_USER2_ID, password: fix.FIX_USER2_PASSWORD, 'project-id': fix.FIX_PROJ2_ID, region: 'GRA11' },
+    inputs: {
+      'auth-url': keystone.authUrl,
+      'user-id': fix.FIX_USER2_ID,
+      password: fix.FIX_USER2_PASSWORD,
+      'project-id': fix.FIX_PROJ2_ID,
+      region: 'GRA11'
+    },
     secrets: [fix.FIX_USER2_PASSWORD],
     steps: [cli('never runs', 'token issue')]
   })
   expect(transcript.failed).toBe(true)
-  expect(errors(transcript)).toEqual(["::error::input `region` is \"GRA11\", which is not in this cloud's catalog: the regions it has are RegionOne."])
+  expect(errors(transcript)).toEqual(['::error::input `region` is "GRA11", which is not in this cloud\'s catalog: the regions it has are RegionOne.'])
   expect(transcript.main?.exportedEnv).toEqual({})
   expect(transcript.main?.stdout).toContain('Revoked the token issued before the failure.')
   expect(transcript.post?.stdout).toContain('No token to revoke: the main step did not issue one, or already revoked it.')

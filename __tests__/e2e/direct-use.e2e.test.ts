@@ -88,7 +88,9 @@ async function registerRecorder(instance: KeystoneInstance, services: ServiceRec
   for (const [type, url] of Object.entries(services.endpoints())) {
     const created = await keystoneApi(instance, admin.token, 'POST', '/services', { service: { type, name: `recorder-${type}` } })
     for (const iface of ['public', 'internal']) {
-      await keystoneApi(instance, admin.token, 'POST', '/endpoints', { endpoint: { service_id: created.service.id, interface: iface, region_id: 'RegionOne', url } })
+      await keystoneApi(instance, admin.token, 'POST', '/endpoints', {
+        endpoint: { service_id: created.service.id, interface: iface, region_id: 'RegionOne', url }
+      })
     }
   }
 }
@@ -132,7 +134,14 @@ function exchangeEnv(issued: Issued, instance = keystone): Record<string, string
 
 /** The main step in direct mode: directUseSetup, its files written, its variables over exchangeEnv. */
 function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, string> = {}, instance = keystone): Record<string, string> {
-  const setup = directUseSetup({ token: issued.token, tokenBody: issued.body, authUrl: instance.authUrl, region: 'RegionOne', runnerTemp, env: jobEnv })
+  const setup = directUseSetup({
+    token: issued.token,
+    tokenBody: issued.body,
+    authUrl: instance.authUrl,
+    region: 'RegionOne',
+    runnerTemp,
+    env: jobEnv
+  })
   writeSetupFiles(setup.files, fs)
   return { ...exchangeEnv(issued, instance), ...setup.env }
 }
@@ -149,7 +158,9 @@ interface Run {
 }
 
 function keystoneLog(instance: KeystoneInstance): string[] {
-  return readFileSync(instance.accessLogPath, 'utf8').split('\n').filter(line => line.trim() !== '')
+  return readFileSync(instance.accessLogPath, 'utf8')
+    .split('\n')
+    .filter(line => line.trim() !== '')
 }
 
 /** The access log once no new line has come for 300 ms (bounded: 3 s). */
@@ -320,7 +331,7 @@ describe('exchange (OS_AUTH_TYPE=v3token, what the action exports today)', () =>
 })
 
 describe('direct use: limits and neighbours', () => {
-  test("a step that replaces PYTHONPATH loses the shim: its commands fall back to exchanging the token", async () => {
+  test('a step that replaces PYTHONPATH loses the shim: its commands fall back to exchanging the token', async () => {
     const env = { ...directEnv(tokens.password, join(work, 'runner-temp-fallback')), PYTHONPATH: join(work, 'elsewhere') }
     const run = await openstack('image list', env)
     record('direct, PYTHONPATH lost', 'password', 'image list', run)
@@ -452,6 +463,8 @@ describe('the action', () => {
     expect(exchange.transcript.failed).toBe(false)
     expect(exchange.transcript.env.PYTHONPATH).toBeUndefined()
     for (const command of exchange.commands) expect(exchange.transcript.step(command)?.stdout).toContain('keystone requests: 1')
-    costs.push(`  action job, ${direct.commands.length} commands: direct ${direct.keystoneRequests} Keystone requests in all (1 login + 1 revocation), exchange ${exchange.keystoneRequests}`)
+    costs.push(
+      `  action job, ${direct.commands.length} commands: direct ${direct.keystoneRequests} Keystone requests in all (1 login + 1 revocation), exchange ${exchange.keystoneRequests}`
+    )
   })
 })

@@ -41,7 +41,10 @@ interface Answer {
 function loginBody(): object {
   return {
     auth: {
-      identity: { methods: ['password'], password: { user: { name: fix.FIX_USER2_NAME, domain: { name: fix.FIX_DOM2_NAME }, password: fix.FIX_USER2_PASSWORD } } },
+      identity: {
+        methods: ['password'],
+        password: { user: { name: fix.FIX_USER2_NAME, domain: { name: fix.FIX_DOM2_NAME }, password: fix.FIX_USER2_PASSWORD } }
+      },
       scope: { project: { id: fix.FIX_PROJ2_ID } }
     }
   }
@@ -69,7 +72,9 @@ function request(
       response => {
         const chunks: Buffer[] = []
         response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }))
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') })
+        )
         response.on('error', reject)
       }
     )
@@ -97,7 +102,9 @@ function viaProxyAbsolute(proxyUrl: string, url: string, options: { body?: objec
       response => {
         const chunks: Buffer[] = []
         response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }))
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') })
+        )
         response.on('error', reject)
       }
     )
@@ -159,7 +166,9 @@ describe('TLS front (nginx, a test CA)', () => {
     expect(front.authUrl).toBe(`${front.url}/v3`)
     expect(front.caPem).toMatch(/^-----BEGIN CERTIFICATE-----/)
 
-    await expect(request(`${front.authUrl}`)).rejects.toMatchObject({ code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/) })
+    await expect(request(`${front.authUrl}`)).rejects.toMatchObject({
+      code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/)
+    })
 
     const version = await request(front.authUrl, { ca: front.caPem })
     expect(version.status).toBe(200)
@@ -222,7 +231,12 @@ describe('rate limiter (nginx limit_req, 429 with a JSON body)', () => {
     expect(limited.count({ method: 'POST', status: 201 })).toBe(1)
     expect(limited.count({ status: 429 })).toBe(2)
     expect(limited.count({ method: 'GET' })).toBe(2)
-    expect(limited.entries().filter(entry => entry.status === 429).every(entry => entry.upstreamStatus === undefined && entry.retryAfter === header)).toBe(true)
+    expect(
+      limited
+        .entries()
+        .filter(entry => entry.status === 429)
+        .every(entry => entry.upstreamStatus === undefined && entry.retryAfter === header)
+    ).toBe(true)
 
     // A second later the bucket has drained: a login passes again.
     await new Promise(resolve => setTimeout(resolve, 1_050))
@@ -361,19 +375,30 @@ describe('the action (dist/ in the runner emulator)', () => {
     async function burst(limited: RateLimiter): Promise<{ jobs: JobTranscript[]; releasedAt: number }> {
       let arrived = 0
       let release!: () => void
-      const barrier = new Promise<void>(resolve => { release = resolve })
+      const barrier = new Promise<void>(resolve => {
+        release = resolve
+      })
       let releasedAt = 0
-      const jobs = await Promise.all(Array.from({ length: N }, () => job({
-        inputs: actionInputs(limited.authUrl, { 'max-wait': '120s' }),
-        timeoutMs: 150_000,
-        before: [{
-          name: 'barrier',
-          fn: async () => {
-            if (++arrived === N) { releasedAt = Date.now(); release() }
-            await barrier
-          }
-        }]
-      })))
+      const jobs = await Promise.all(
+        Array.from({ length: N }, () =>
+          job({
+            inputs: actionInputs(limited.authUrl, { 'max-wait': '120s' }),
+            timeoutMs: 150_000,
+            before: [
+              {
+                name: 'barrier',
+                fn: async () => {
+                  if (++arrived === N) {
+                    releasedAt = Date.now()
+                    release()
+                  }
+                  await barrier
+                }
+              }
+            ]
+          })
+        )
+      )
       return { jobs, releasedAt }
     }
 
@@ -404,26 +429,30 @@ describe('the action (dist/ in the runner emulator)', () => {
     test.each([
       ['A (Retry-After: 1)', true],
       ['B (no Retry-After)', false]
-    ])('flavour %s: all 20 main steps succeed', async (label, retryAfter) => {
-      const limited = await startRateLimiter({ upstream: keystone.authUrl, rate: '600r/m', retryAfter })
-      try {
-        const { jobs, releasedAt } = await burst(limited)
-        for (const transcript of jobs) {
-          expect(errors(transcript)).toEqual([])
-          expect(transcript.main?.status).toBe('success')
-          expect(transcript.post?.status).toBe('success')
+    ])(
+      'flavour %s: all 20 main steps succeed',
+      async (label, retryAfter) => {
+        const limited = await startRateLimiter({ upstream: keystone.authUrl, rate: '600r/m', retryAfter })
+        try {
+          const { jobs, releasedAt } = await burst(limited)
+          for (const transcript of jobs) {
+            expect(errors(transcript)).toEqual([])
+            expect(transcript.main?.status).toBe('success')
+            expect(transcript.post?.status).toBe('success')
+          }
+          await eventually(() => limited.count({ method: 'POST', status: 201 }) === N)
+          const { posts, refused } = measure(label, limited, jobs, releasedAt)
+          expect(limited.count({ method: 'POST', status: 201 })).toBe(N)
+          expect(posts).toBe(N + refused)
+          // 20 logins cannot fit in the 1.9 s that 600r/m needs unless the jobs drift that far apart.
+          expect(refused).toBeGreaterThan(0)
+          // Revocations are not limited (scope login): every post step revoked on the first try.
+          expect(limited.count({ method: 'DELETE', status: 204 })).toBe(N)
+        } finally {
+          await limited.stop()
         }
-        await eventually(() => limited.count({ method: 'POST', status: 201 }) === N)
-        const { posts, refused } = measure(label, limited, jobs, releasedAt)
-        expect(limited.count({ method: 'POST', status: 201 })).toBe(N)
-        expect(posts).toBe(N + refused)
-        // 20 logins cannot fit in the 1.9 s that 600r/m needs unless the jobs drift that far apart.
-        expect(refused).toBeGreaterThan(0)
-        // Revocations are not limited (scope login): every post step revoked on the first try.
-        expect(limited.count({ method: 'DELETE', status: 204 })).toBe(N)
-      } finally {
-        await limited.stop()
-      }
-    }, 300_000)
+      },
+      300_000
+    )
   })
 })

@@ -47,13 +47,18 @@ const observed: string[] = []
 beforeAll(async () => {
   const started = Date.now()
   ks = await startFederatedKeystone()
-  console.log(`federated Keystone: ${ks.startKind} start in ${ks.startMs} ms (start.sh), ${Date.now() - started} ms in all; ${ks.authUrl}, issuer ${ks.issuer}`)
+  console.log(
+    `federated Keystone: ${ks.startKind} start in ${ks.startMs} ms (start.sh), ${Date.now() - started} ms in all; ${ks.authUrl}, issuer ${ks.issuer}`
+  )
   endpoint = await ks.startIdTokenEndpoint()
   settings = { identityProvider: ks.identityProvider, protocol: ks.protocol, audience: ks.audience }
   adminToken = (
     await issueToken(ks.authUrl, {
       auth: {
-        identity: { methods: ['password'], password: { user: { name: ks.env.OS_USERNAME, domain: { id: 'default' }, password: ks.env.OS_PASSWORD } } },
+        identity: {
+          methods: ['password'],
+          password: { user: { name: ks.env.OS_USERNAME, domain: { id: 'default' }, password: ks.env.OS_PASSWORD } }
+        },
         scope: { project: { name: ks.env.OS_PROJECT_NAME, domain: { id: 'default' } } }
       }
     })
@@ -94,7 +99,8 @@ function recordingCore() {
 
 /** The real getIDToken of @actions/core, in a child process with only the runner's variables. */
 async function getIDTokenInChild(env: Record<string, string>, audience?: string): Promise<{ jwt: string; stdout: string }> {
-  const script = "import { getIDToken } from '@actions/core'; const jwt = await getIDToken(process.argv[1] || undefined); process.stdout.write('\\nJWT=' + jwt + '\\n')"
+  const script =
+    "import { getIDToken } from '@actions/core'; const jwt = await getIDToken(process.argv[1] || undefined); process.stdout.write('\\nJWT=' + jwt + '\\n')"
   try {
     const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script, audience ?? ''], {
       cwd: ROOT,
@@ -153,14 +159,24 @@ describe('allowed: acme/deploy on refs/heads/main', () => {
       },
       keystone: federating(unscoped)
     }
-    const scoped = await keylessLogin(deps, settings, { kind: 'project', project: { id: ks.fixtures.projectId } }, { catalog: false, idTokenTimeoutMs: 30_000 })
+    const scoped = await keylessLogin(
+      deps,
+      settings,
+      { kind: 'project', project: { id: ks.fixtures.projectId } },
+      { catalog: false, idTokenTimeoutMs: 30_000 }
+    )
 
     // GitHub's side: one authorized request for our audience; the runner masks the JWT.
     expect(endpoint.requests).toHaveLength(1)
     expect(endpoint.requests[0]).toMatchObject({ method: 'GET', audience: ks.audience, authorized: true, status: 200 })
     const jwt = endpoint.issued[0]!
     expect(childStdout).toContain(`::add-mask::${jwt}`)
-    expect(decodeJwt(jwt).payload).toMatchObject({ sub: 'repo:acme/deploy:ref:refs/heads/main', aud: ks.audience, iss: ks.issuer, repository_id: '7654321' })
+    expect(decodeJwt(jwt).payload).toMatchObject({
+      sub: 'repo:acme/deploy:ref:refs/heads/main',
+      aud: ks.audience,
+      iss: ks.issuer,
+      repository_id: '7654321'
+    })
 
     // Keystone's side: a project-scoped token of the federated user, through the token method.
     expect(scoped.project?.id).toBe(ks.fixtures.projectId)
@@ -203,10 +219,14 @@ describe('allowed: acme/deploy on refs/heads/main', () => {
     const unscoped: string[] = []
     const { core } = recordingCore()
     const deps: KeylessLoginDeps = { core, getIDToken: audience => idTokenFromEndpoint({}, audience), keystone: federating(unscoped) }
-    const error = await keylessLogin(deps, settings, { kind: 'project', project: { id: ks.fixtures.otherProjectId } }, { catalog: false }).catch(e => e)
+    const error = await keylessLogin(deps, settings, { kind: 'project', project: { id: ks.fixtures.otherProjectId } }, { catalog: false }).catch(
+      e => e
+    )
     expect(error).toBeInstanceOf(KeystoneError)
     expect(error.status).toBe(401)
-    expect(error.message).toMatch(/accepted the GitHub ID token \(federated user repo:acme\/deploy:ref:refs\/heads\/main\) but refused a token scoped to project .* have no role there/)
+    expect(error.message).toMatch(
+      /accepted the GitHub ID token \(federated user repo:acme\/deploy:ref:refs\/heads\/main\) but refused a token scoped to project .* have no role there/
+    )
     observed.push(`- rescope to ${ks.fixtures.otherProjectName} (no role): HTTP ${error.status} from Keystone (token method)`)
     expect(await validateToken(ks.authUrl, adminToken, unscoped[0]!)).toBe(404)
   })
@@ -216,18 +236,84 @@ describe('refused', () => {
   const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
 
   test.each<[string, () => Promise<string>, number, RegExp, string]>([
-    ['another repository (acme/other)', () => idTokenFromEndpoint({ repository: 'acme/other' }), 401, /Keystone's mapping for identity provider github .* admits no user .*sub repo:acme\/other:ref:refs\/heads\/main/, 'Keystone mapping'],
-    ['another branch (refs/heads/feature-x)', () => idTokenFromEndpoint({ ref: 'refs/heads/feature-x' }), 401, /mapping .* admits no user .*sub repo:acme\/deploy:ref:refs\/heads\/feature-x/, 'Keystone mapping'],
+    [
+      'another repository (acme/other)',
+      () => idTokenFromEndpoint({ repository: 'acme/other' }),
+      401,
+      /Keystone's mapping for identity provider github .* admits no user .*sub repo:acme\/other:ref:refs\/heads\/main/,
+      'Keystone mapping'
+    ],
+    [
+      'another branch (refs/heads/feature-x)',
+      () => idTokenFromEndpoint({ ref: 'refs/heads/feature-x' }),
+      401,
+      /mapping .* admits no user .*sub repo:acme\/deploy:ref:refs\/heads\/feature-x/,
+      'Keystone mapping'
+    ],
     ['a tag (refs/tags/v1.0.0)', () => idTokenFromEndpoint({ ref: 'refs/tags/v1.0.0' }), 401, /admits no user/, 'Keystone mapping'],
-    ['a job with an environment (sub repo:acme/deploy:environment:production)', () => idTokenFromEndpoint({ environment: 'production' }), 401, /admits no user .*environment:production/, 'Keystone mapping'],
-    ['a pull request (sub repo:acme/deploy:pull_request)', () => idTokenFromEndpoint({ eventName: 'pull_request' }), 401, /admits no user .*pull_request/, 'Keystone mapping'],
-    ['acme/deploy by name but another repository_id (deleted and re-created)', () => idTokenFromEndpoint({ repositoryId: '99999999' }), 401, /admits no user .*repository_id 99999999/, 'Keystone mapping'],
-    ['an expired token', () => idTokenFromEndpoint({ expired: true }), 401, /Bearer error="invalid_token".*token validator refused/, 'mod_auth_openidc'],
-    ['a wrong audience', () => idTokenFromEndpoint({}, 'https://other.example/keystone'), 401, /authorization rules refused .*audience https:\/\/other.example\/keystone/, 'Apache Require claim aud'],
-    ["GitHub's default audience (getIDToken() without one)", () => idTokenFromEndpoint({}, null), 401, /authorization rules refused .*audience https:\/\/github.com\/acme/, 'Apache Require claim aud'],
-    ['another issuer, signed with the trusted key', () => idTokenFromEndpoint({ claims: { iss: 'https://evil.example' } }), 401, /authorization rules refused .*issuer https:\/\/evil.example/, 'Apache Require claim iss'],
-    ['signed with another key (same kid)', async () => mintIdToken({ issuer: ks.issuer, audience: ks.audience, privateKey: otherKey, kid: ks.kid }), 401, /invalid_token/, 'mod_auth_openidc'],
-    ['an unknown kid', async () => mintIdToken({ issuer: ks.issuer, audience: ks.audience, privateKey: otherKey, kid: 'no-such-kid' }), 401, /invalid_token/, 'mod_auth_openidc']
+    [
+      'a job with an environment (sub repo:acme/deploy:environment:production)',
+      () => idTokenFromEndpoint({ environment: 'production' }),
+      401,
+      /admits no user .*environment:production/,
+      'Keystone mapping'
+    ],
+    [
+      'a pull request (sub repo:acme/deploy:pull_request)',
+      () => idTokenFromEndpoint({ eventName: 'pull_request' }),
+      401,
+      /admits no user .*pull_request/,
+      'Keystone mapping'
+    ],
+    [
+      'acme/deploy by name but another repository_id (deleted and re-created)',
+      () => idTokenFromEndpoint({ repositoryId: '99999999' }),
+      401,
+      /admits no user .*repository_id 99999999/,
+      'Keystone mapping'
+    ],
+    [
+      'an expired token',
+      () => idTokenFromEndpoint({ expired: true }),
+      401,
+      /Bearer error="invalid_token".*token validator refused/,
+      'mod_auth_openidc'
+    ],
+    [
+      'a wrong audience',
+      () => idTokenFromEndpoint({}, 'https://other.example/keystone'),
+      401,
+      /authorization rules refused .*audience https:\/\/other.example\/keystone/,
+      'Apache Require claim aud'
+    ],
+    [
+      "GitHub's default audience (getIDToken() without one)",
+      () => idTokenFromEndpoint({}, null),
+      401,
+      /authorization rules refused .*audience https:\/\/github.com\/acme/,
+      'Apache Require claim aud'
+    ],
+    [
+      'another issuer, signed with the trusted key',
+      () => idTokenFromEndpoint({ claims: { iss: 'https://evil.example' } }),
+      401,
+      /authorization rules refused .*issuer https:\/\/evil.example/,
+      'Apache Require claim iss'
+    ],
+    [
+      'signed with another key (same kid)',
+      async () => mintIdToken({ issuer: ks.issuer, audience: ks.audience, privateKey: otherKey, kid: ks.kid }),
+      401,
+      /invalid_token/,
+      'mod_auth_openidc'
+    ],
+    [
+      'an unknown kid',
+      async () => mintIdToken({ issuer: ks.issuer, audience: ks.audience, privateKey: otherKey, kid: 'no-such-kid' }),
+      401,
+      /invalid_token/,
+      'mod_auth_openidc'
+    ]
   ])('%s', async (name, idToken, status, message, who) => {
     const jwt = await idToken()
     const error = await exchangeIdToken(federating(), settings, jwt).catch(e => e)
@@ -249,7 +335,9 @@ describe('refused', () => {
     const error = await exchangeIdToken(federating(), { ...settings, identityProvider: 'gitlab' }, jwt).catch(e => e)
     observed.push(`- identity provider gitlab (unknown): HTTP ${error.status} from Keystone`)
     expect(error.status).toBe(404)
-    expect(error.message).toMatch(/saying "Could not find Identity Provider: gitlab\.": identity provider gitlab or its protocol openid does not exist/)
+    expect(error.message).toMatch(
+      /saying "Could not find Identity Provider: gitlab\.": identity provider gitlab or its protocol openid does not exist/
+    )
   })
 
   test('a protocol Keystone has no auth method for: 401 from Keystone, explained', async () => {
@@ -288,7 +376,11 @@ describe('mod_auth_openidc 2.4.12 alone (no Require claim): why the hardened con
   test('a wrong audience is accepted (201): only `Require claim aud:` stops it', async () => {
     const keystone = new Keystone(bare.authUrl, { timeoutMs: 15_000 })
     const response = await send(
-      { method: 'POST', url: federationAuthUrl(bare.authUrl, 'github'), headers: { Authorization: `Bearer ${bare.mintIdToken({ audience: 'https://other.example/keystone' })}` } },
+      {
+        method: 'POST',
+        url: federationAuthUrl(bare.authUrl, 'github'),
+        headers: { Authorization: `Bearer ${bare.mintIdToken({ audience: 'https://other.example/keystone' })}` }
+      },
       { timeoutMs: 15_000 }
     )
     observed.push(`- without Require claim: wrong audience → HTTP ${response.status} (accepted)`)
@@ -313,7 +405,10 @@ describe('mod_auth_openidc 2.4.12 alone (no Require claim): why the hardened con
 
 describe('the action: keyless login in a job', () => {
   /** The job of the allowed repository, run like the runner runs it, with getIDToken's endpoint. */
-  function keylessJob(inputs: Record<string, string>, options: { runnerEnv?: Record<string, string>; steps?: Parameters<typeof job>[0]['steps'] } = {}) {
+  function keylessJob(
+    inputs: Record<string, string>,
+    options: { runnerEnv?: Record<string, string>; steps?: Parameters<typeof job>[0]['steps'] } = {}
+  ) {
     return job({
       inputs: { 'auth-url': ks.authUrl, 'identity-provider': ks.identityProvider, audience: ks.audience, ...inputs },
       runnerEnv: options.runnerEnv ?? endpoint.runnerEnv(),

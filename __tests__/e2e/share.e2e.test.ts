@@ -36,7 +36,13 @@ test('1 producer, 30 consumers, 1 revoker', async () => {
 
   const producer = await job({
     runnerEnv: RUN,
-    inputs: { 'auth-url': keystone.authUrl, 'user-id': fix.FIX_USER2_ID, password: fix.FIX_USER2_PASSWORD, 'project-id': fix.FIX_PROJ2_ID, 'share-key': KEY },
+    inputs: {
+      'auth-url': keystone.authUrl,
+      'user-id': fix.FIX_USER2_ID,
+      password: fix.FIX_USER2_PASSWORD,
+      'project-id': fix.FIX_PROJ2_ID,
+      'share-key': KEY
+    },
     secrets: [fix.FIX_USER2_PASSWORD, KEY]
   })
   expect(producer.failed).toBe(false)

@@ -57,7 +57,11 @@ export function githubStep(inputs: Record<string, string> = {}, state: Record<st
   }
   const lines: string[] = []
   const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split(os.EOL).filter(l => l !== ''))
+    lines.push(
+      ...String(chunk)
+        .split(os.EOL)
+        .filter(l => l !== '')
+    )
     return true
   })
   const read = (name: string) => parseCommandFile(fs.readFileSync(path.join(dir, name), 'utf8'))

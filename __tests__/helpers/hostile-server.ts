@@ -75,7 +75,12 @@ export async function startKeystone(options: ServerOptions = {}): Promise<Keysto
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
-      const recorded: Recorded = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') }
+      const recorded: Recorded = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8')
+      }
       requests.push(recorded)
       const handler = recorded.method === 'DELETE' ? onDelete : recorded.method === 'POST' ? onPost : notFound
       handler(recorded, response)
@@ -116,7 +121,16 @@ export async function startRawKeystone(options: Omit<ServerOptions, 'tls'> = {})
   }
   const defaultPost: RawHandler = (_request, socket) => {
     const body = JSON.stringify(tokenBody())
-    socket.end(rawResponse('201 Created', [['Content-Type', 'application/json'], ['X-Subject-Token', TOKEN]], body))
+    socket.end(
+      rawResponse(
+        '201 Created',
+        [
+          ['Content-Type', 'application/json'],
+          ['X-Subject-Token', TOKEN]
+        ],
+        body
+      )
+    )
   }
   let onPost = defaultPost
   let onDelete = defaultDelete
@@ -233,9 +247,23 @@ export function selfSignedCertificate(): Certificate {
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyFile, '-out', certFile, '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1'
     ],
     { stdio: 'ignore', timeout: 10_000 }
   )

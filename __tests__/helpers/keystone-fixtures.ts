@@ -2,7 +2,8 @@
  * Keystone answers shaped on the real ones captured in shared/notes/keystone-samples
  * (Keystone 22 "Zed", fernet tokens), with times relative to now.
  */
-export const TOKEN = 'gAAAAABrDN6LIXiXfBlcYoTvL2VZer8Yu-aSLtmdU5YUVcEsdiI5FhAjBVaueZlJ7TcPXE8IJZVpPGqEIjFo4E5LyLyxAU7n6UQgZ4BcVLC6ty0cRIpSRVHz5m6-RuM7Ta4ZP2QR7nQLzY92UitYw4JDHrXl0C9eVYGlokIjPWYgcc_3G3Ri4_I'
+export const TOKEN =
+  'gAAAAABrDN6LIXiXfBlcYoTvL2VZer8Yu-aSLtmdU5YUVcEsdiI5FhAjBVaueZlJ7TcPXE8IJZVpPGqEIjFo4E5LyLyxAU7n6UQgZ4BcVLC6ty0cRIpSRVHz5m6-RuM7Ta4ZP2QR7nQLzY92UitYw4JDHrXl0C9eVYGlokIjPWYgcc_3G3Ri4_I'
 
 export const DOM2 = { id: '0bf12bfa5e314913904d5878c415dd16', name: 'dom2' }
 export const PROJ2 = { id: '0f2c4c30f1dc46468772fa9da7d7cd27', name: 'proj2', domain: DOM2 }
@@ -29,14 +30,32 @@ export function catalog(regions: string[]) {
     name,
     id: `${type}-id`,
     endpoints: regions.flatMap(region => [
-      { id: `${type}-${region}-public`, interface: 'public', region_id: region, region, url: `https://${host}.${region.toLowerCase()}.cloud.test/v1` },
-      { id: `${type}-${region}-internal`, interface: 'internal', region_id: region, region, url: `http://${host}.internal.${region.toLowerCase()}/v1` }
+      {
+        id: `${type}-${region}-public`,
+        interface: 'public',
+        region_id: region,
+        region,
+        url: `https://${host}.${region.toLowerCase()}.cloud.test/v1`
+      },
+      {
+        id: `${type}-${region}-internal`,
+        interface: 'internal',
+        region_id: region,
+        region,
+        url: `http://${host}.internal.${region.toLowerCase()}/v1`
+      }
     ])
   })
   return [service('compute', 'nova', 'compute'), service('image', 'glance', 'image'), service('identity', 'keystone', 'auth')]
 }
 
-export function tokenBody({ scope = 'project', expiresInMs = 3600_000, applicationCredential = false, project = PROJ2, regions = ['GRA11', 'SBG5'] }: TokenShape = {}) {
+export function tokenBody({
+  scope = 'project',
+  expiresInMs = 3600_000,
+  applicationCredential = false,
+  project = PROJ2,
+  regions = ['GRA11', 'SBG5']
+}: TokenShape = {}) {
   const now = Date.now()
   return {
     token: {

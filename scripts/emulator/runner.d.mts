@@ -136,8 +136,10 @@ export interface RunStepSpec {
   /** A bash script, run like the runner: `bash --noprofile --norc -eo pipefail <file>`. */
   run?: string
   /** Or test code, run in this process with the env the step would get; a throw fails the step. */
-  fn?: (context: { env: Record<string, string>; workspace: string }) =>
-    void | { env?: Record<string, string> } | Promise<void | { env?: Record<string, string> }>
+  fn?: (context: {
+    env: Record<string, string>
+    workspace: string
+  }) => void | { env?: Record<string, string> } | Promise<void | { env?: Record<string, string> }>
   /** The step's `env:` (wins over the job env and GITHUB_ENV exports). */
   env?: Record<string, string>
   /** Step condition; default success(). Status functions, !, &&, ||, () only. */

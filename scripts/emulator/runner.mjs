@@ -32,8 +32,21 @@ const CANCEL_SIGKILL_AFTER_MS = 2_500
 const STREAM_DRAIN_MS = 500
 
 const COMMANDS = new Set([
-  'add-mask', 'add-matcher', 'remove-matcher', 'debug', 'notice', 'warning', 'error', 'group',
-  'endgroup', 'echo', 'set-output', 'save-state', 'set-env', 'add-path', 'stop-commands',
+  'add-mask',
+  'add-matcher',
+  'remove-matcher',
+  'debug',
+  'notice',
+  'warning',
+  'error',
+  'group',
+  'endgroup',
+  'echo',
+  'set-output',
+  'save-state',
+  'set-env',
+  'add-path',
+  'stop-commands'
 ])
 
 // --- action.yml ----------------------------------------------------------------------------------
@@ -46,7 +59,7 @@ const COMMANDS = new Set([
  */
 export function loadAction(actionDir) {
   const dir = resolve(actionDir)
-  const file = ['action.yml', 'action.yaml'].map((name) => join(dir, name)).find((path) => existsSync(path))
+  const file = ['action.yml', 'action.yaml'].map(name => join(dir, name)).find(path => existsSync(path))
   if (!file) throw new Error(`no action.yml or action.yaml in ${dir}`)
   const doc = parseYaml(readFileSync(file, 'utf8'))
   if (!doc || typeof doc !== 'object') throw new Error(`${file}: not a YAML mapping`)
@@ -65,7 +78,7 @@ export function loadAction(actionDir) {
       required: s.required === true || s.required === 'true',
       // YAML may type a default as a number or boolean; the runner hands every input over as a string.
       default: s.default === undefined || s.default === null ? undefined : String(s.default),
-      deprecationMessage: s.deprecationMessage === undefined ? undefined : String(s.deprecationMessage),
+      deprecationMessage: s.deprecationMessage === undefined ? undefined : String(s.deprecationMessage)
     }
   }
   /** @type {Record<string, { description?: string }>} */
@@ -86,8 +99,8 @@ export function loadAction(actionDir) {
       pre: runs.pre,
       post: runs.post,
       preIf: runs['pre-if'],
-      postIf: runs['post-if'],
-    },
+      postIf: runs['post-if']
+    }
   }
 }
 
@@ -173,7 +186,10 @@ export function parseCommand(line) {
   /** @type {Record<string, string>} */
   const properties = {}
   if (space > 0) {
-    for (const part of info.slice(space + 1).trim().split(',')) {
+    for (const part of info
+      .slice(space + 1)
+      .trim()
+      .split(',')) {
       if (!part) continue
       const eq = part.indexOf('=')
       if (eq > 0 && eq < part.length - 1) properties[part.slice(0, eq)] = unescapeProperty(part.slice(eq + 1))
@@ -206,8 +222,8 @@ export function maskVariants(value) {
   const variants = new Set([value])
   for (const line of value.split(/[\r\n]+/)) if (line.trim()) variants.add(line.trim())
   variants.add(JSON.stringify(value).slice(1, -1))
-  variants.add(encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-  return [...variants].filter((v) => v.trim() !== '')
+  variants.add(encodeURIComponent(value).replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+  return [...variants].filter(v => v.trim() !== '')
 }
 
 /**
@@ -293,12 +309,20 @@ export function evaluateCondition(condition, status) {
   }
   const and = () => {
     let value = primary()
-    while (peek() === '&&') { pos++; const right = primary(); value = value && right }
+    while (peek() === '&&') {
+      pos++
+      const right = primary()
+      value = value && right
+    }
     return value
   }
   const or = () => {
     let value = and()
-    while (peek() === '||') { pos++; const right = and(); value = value || right }
+    while (peek() === '||') {
+      pos++
+      const right = and()
+      value = value || right
+    }
     return value
   }
   const result = or()
@@ -370,7 +394,7 @@ function createJob(options = {}) {
     RUNNER_TOOL_CACHE: join(root, 'tool-cache'),
     RUNNER_WORKSPACE: dirname(workspace),
     ...(options.debug ? { RUNNER_DEBUG: '1' } : {}),
-    ...(options.runnerEnv ?? {}),
+    ...(options.runnerEnv ?? {})
   }
   return {
     root,
@@ -385,14 +409,18 @@ function createJob(options = {}) {
     prependPath: [],
     // Secrets referenced by the workflow are masked from the start of the job.
     /** @type {string[]} */
-    masks: (options.secrets ?? []).filter((secret) => secret.trim() !== ''),
+    masks: (options.secrets ?? []).filter(secret => secret.trim() !== ''),
     failed: false,
     cancelled: false,
     runCount: 0,
     keepTemp: Boolean(options.keepTemp),
     /** @returns {'success' | 'failure' | 'cancelled'} */
-    status() { return this.failed ? 'failure' : this.cancelled ? 'cancelled' : 'success' },
-    cleanup() { if (!this.keepTemp) rmSync(root, { recursive: true, force: true }) },
+    status() {
+      return this.failed ? 'failure' : this.cancelled ? 'cancelled' : 'success'
+    },
+    cleanup() {
+      if (!this.keepTemp) rmSync(root, { recursive: true, force: true })
+    }
   }
 }
 
@@ -426,8 +454,13 @@ function stepEnvironment(job, stepEnv, state, inputs) {
  */
 async function runProcessStep(job, spec) {
   const files = {}
-  for (const [key, prefix] of [['GITHUB_ENV', 'set_env_'], ['GITHUB_OUTPUT', 'set_output_'],
-    ['GITHUB_STATE', 'save_state_'], ['GITHUB_PATH', 'add_path_'], ['GITHUB_STEP_SUMMARY', 'step_summary_']]) {
+  for (const [key, prefix] of [
+    ['GITHUB_ENV', 'set_env_'],
+    ['GITHUB_OUTPUT', 'set_output_'],
+    ['GITHUB_STATE', 'save_state_'],
+    ['GITHUB_PATH', 'add_path_'],
+    ['GITHUB_STEP_SUMMARY', 'step_summary_']
+  ]) {
     files[key] = join(job.root, 'file-commands', prefix + randomUUID())
     writeFileSync(files[key], '')
   }
@@ -466,8 +499,13 @@ async function runProcessStep(job, spec) {
 
   const started = Date.now()
   const outcome = await execute({
-    command: spec.command, args: spec.args, cwd: spec.cwd, env, onLine,
-    timeoutMs: spec.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, cancelAfterMs: spec.cancelAfterMs,
+    command: spec.command,
+    args: spec.args,
+    cwd: spec.cwd,
+    env,
+    onLine,
+    timeoutMs: spec.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    cancelAfterMs: spec.cancelAfterMs
   })
   step.durationMs = Date.now() - started
   step.exitCode = outcome.exitCode
@@ -502,10 +540,28 @@ async function runProcessStep(job, spec) {
  */
 function newStepResult(name, stage) {
   return {
-    name, stage, status: 'skipped', exitCode: null, signal: null, timedOut: false, durationMs: 0,
-    stdout: [], stderr: [], log: [], commands: [], annotations: [], errors: [], masks: [],
-    exportedEnv: {}, outputs: {}, state: {}, path: [], summary: '', env: {}, header: [],
-    commandFailed: false,
+    name,
+    stage,
+    status: 'skipped',
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationMs: 0,
+    stdout: [],
+    stderr: [],
+    log: [],
+    commands: [],
+    annotations: [],
+    errors: [],
+    masks: [],
+    exportedEnv: {},
+    outputs: {},
+    state: {},
+    path: [],
+    summary: '',
+    env: {},
+    header: [],
+    commandFailed: false
   }
 }
 
@@ -571,13 +627,15 @@ function applyCommand(job, step, command, allowUnsecure, stopped) {
     case 'set-env':
     case 'add-path':
       if (!allowUnsecure) {
-        step.errors.push(`The \`${name}\` command is disabled. Please upgrade to using Environment Files or opt into unsecure command execution by setting the \`ACTIONS_ALLOW_UNSECURE_COMMANDS\` environment variable to \`true\`.`)
+        step.errors.push(
+          `The \`${name}\` command is disabled. Please upgrade to using Environment Files or opt into unsecure command execution by setting the \`ACTIONS_ALLOW_UNSECURE_COMMANDS\` environment variable to \`true\`.`
+        )
         step.commandFailed = true
       } else if (name === 'set-env' && properties.name && properties.name.toUpperCase() !== 'NODE_OPTIONS') {
         job.env[properties.name] = message
         step.exportedEnv[properties.name] = message
       } else if (name === 'add-path' && message) {
-        job.prependPath = job.prependPath.filter((p) => p !== message).concat(message)
+        job.prependPath = job.prependPath.filter(p => p !== message).concat(message)
         step.path.push(message)
       }
       break
@@ -604,7 +662,7 @@ function processFileCommands(job, step, files) {
       step.commandFailed = true
     }
   }
-  each('env', files.GITHUB_ENV, (pairs) => {
+  each('env', files.GITHUB_ENV, pairs => {
     for (const [name, value] of pairs) {
       if (name.toUpperCase() === 'NODE_OPTIONS') {
         annotate(step, 'error', "Can't store NODE_OPTIONS output parameter using '$GITHUB_ENV' command.")
@@ -614,11 +672,15 @@ function processFileCommands(job, step, files) {
       step.exportedEnv[name] = value
     }
   })
-  each('output', files.GITHUB_OUTPUT, (pairs) => { for (const [name, value] of pairs) step.outputs[name] = value })
-  each('state', files.GITHUB_STATE, (pairs) => { for (const [name, value] of pairs) step.state[name] = value })
+  each('output', files.GITHUB_OUTPUT, pairs => {
+    for (const [name, value] of pairs) step.outputs[name] = value
+  })
+  each('state', files.GITHUB_STATE, pairs => {
+    for (const [name, value] of pairs) step.state[name] = value
+  })
   for (const line of readFileSync(files.GITHUB_PATH, 'utf8').split('\n')) {
     if (!line) continue
-    job.prependPath = job.prependPath.filter((p) => p !== line).concat(line)
+    job.prependPath = job.prependPath.filter(p => p !== line).concat(line)
     step.path.push(line)
   }
 }
@@ -632,21 +694,25 @@ function processFileCommands(job, step, files) {
  * @returns {Promise<{ exitCode: number | null, signal: string | null, timedOut: boolean, cancelled: boolean, spawnError?: string }>}
  */
 function execute(spec) {
-  return new Promise((resolvePromise) => {
+  return new Promise(resolvePromise => {
     let timedOut = false
     let cancelled = false
     /** @type {NodeJS.Timeout[]} */
     const timers = []
     const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     /** @param {NodeJS.Signals} signal */
-    const signalGroup = (signal) => {
-      try { process.kill(-(/** @type {number} */ (child.pid)), signal) } catch { /* gone */ }
+    const signalGroup = signal => {
+      try {
+        process.kill(-(/** @type {number} */ (child.pid)), signal)
+      } catch {
+        /* gone */
+      }
     }
 
     /** @type {Record<'stdout' | 'stderr', string>} */
     const pending = { stdout: '', stderr: '' }
     /** @param {'stdout' | 'stderr'} stream */
-    const feed = (stream) => (/** @type {string} */ chunk) => {
+    const feed = stream => (/** @type {string} */ chunk) => {
       pending[stream] += chunk
       let newline
       while ((newline = pending[stream].indexOf('\n')) >= 0) {
@@ -657,14 +723,21 @@ function execute(spec) {
     child.stdout.setEncoding('utf8').on('data', feed('stdout'))
     child.stderr.setEncoding('utf8').on('data', feed('stderr'))
 
-    timers.push(setTimeout(() => { timedOut = true; signalGroup('SIGKILL') }, spec.timeoutMs))
+    timers.push(
+      setTimeout(() => {
+        timedOut = true
+        signalGroup('SIGKILL')
+      }, spec.timeoutMs)
+    )
     if (spec.cancelAfterMs !== undefined) {
-      timers.push(setTimeout(() => {
-        cancelled = true
-        signalGroup('SIGINT')
-        timers.push(setTimeout(() => signalGroup('SIGTERM'), CANCEL_SIGTERM_AFTER_MS))
-        timers.push(setTimeout(() => signalGroup('SIGKILL'), CANCEL_SIGTERM_AFTER_MS + CANCEL_SIGKILL_AFTER_MS))
-      }, spec.cancelAfterMs))
+      timers.push(
+        setTimeout(() => {
+          cancelled = true
+          signalGroup('SIGINT')
+          timers.push(setTimeout(() => signalGroup('SIGTERM'), CANCEL_SIGTERM_AFTER_MS))
+          timers.push(setTimeout(() => signalGroup('SIGKILL'), CANCEL_SIGTERM_AFTER_MS + CANCEL_SIGKILL_AFTER_MS))
+        }, spec.cancelAfterMs)
+      )
     }
 
     let settled = false
@@ -681,7 +754,7 @@ function execute(spec) {
       child.stderr.destroy()
       resolvePromise({ exitCode, signal, timedOut, cancelled, ...(spawnError ? { spawnError } : {}) })
     }
-    child.on('error', (error) => finish(null, null, `could not start ${spec.command}: ${error.message}`))
+    child.on('error', error => finish(null, null, `could not start ${spec.command}: ${error.message}`))
     child.on('exit', (code, signal) => {
       // Normally 'close' follows at once; a grandchild holding the pipes must not hang the step.
       timers.push(setTimeout(() => finish(code, signal), STREAM_DRAIN_MS))
@@ -708,7 +781,7 @@ function resolveInputs(action, given, contextEnv, jobEnv) {
   const values = {}
   const warnings = []
   for (const [name, value] of Object.entries(given)) {
-    const match = declared.find((d) => d.toLowerCase() === name.toLowerCase())
+    const match = declared.find(d => d.toLowerCase() === name.toLowerCase())
     if (!match) {
       throw new Error(`Unexpected input '${name}', valid inputs are ['${declared.join("', '")}']`)
     }
@@ -748,7 +821,9 @@ export async function runStep(options) {
   const job = createJob({ ...options, jobEnv: options.env })
   try {
     return await runActionStep(job, action, options.stage, options.inputs ?? {}, {
-      state: options.state, timeoutMs: options.timeoutMs, cancelAfterMs: options.cancelAfterMs,
+      state: options.state,
+      timeoutMs: options.timeoutMs,
+      cancelAfterMs: options.cancelAfterMs
     })
   } finally {
     job.cleanup()
@@ -768,17 +843,29 @@ async function runActionStep(job, action, stage, givenInputs, extra) {
   const { values, warnings } = resolveInputs(action, givenInputs, job.contextEnv, job.env)
   const displayName = stage === 'main' ? 'Run ./' : 'Post Run ./'
   // Printed with the masks known when the step starts, like the runner's step header.
-  const header = (stage === 'post'
-    ? ['Post job cleanup.']
-    : [
-        ...(Object.values(values).some((v) => v !== '') ? ['with:'] : []),
-        ...Object.entries(values).filter(([, v]) => v !== '').map(([k, v]) => `  ${k}: ${v}`),
-        ...envBlock(job, extra.stepEnv),
-      ]).map((line) => maskLine(line, job.masks))
+  const header = (
+    stage === 'post'
+      ? ['Post job cleanup.']
+      : [
+          ...(Object.values(values).some(v => v !== '') ? ['with:'] : []),
+          ...Object.entries(values)
+            .filter(([, v]) => v !== '')
+            .map(([k, v]) => `  ${k}: ${v}`),
+          ...envBlock(job, extra.stepEnv)
+        ]
+  ).map(line => maskLine(line, job.masks))
   const step = await runProcessStep(job, {
-    name: displayName, stage, command: process.execPath, args: [join(action.dir, target)], cwd: job.workspace,
-    stepEnv: extra.stepEnv, state: extra.state, inputs: values, timeoutMs: extra.timeoutMs,
-    cancelAfterMs: extra.cancelAfterMs, header,
+    name: displayName,
+    stage,
+    command: process.execPath,
+    args: [join(action.dir, target)],
+    cwd: job.workspace,
+    stepEnv: extra.stepEnv,
+    state: extra.state,
+    inputs: values,
+    timeoutMs: extra.timeoutMs,
+    cancelAfterMs: extra.cancelAfterMs,
+    header
   })
   for (const warning of warnings) annotate(step, 'warning', warning)
   return step
@@ -792,7 +879,7 @@ function envBlock(job, stepEnv) {
   const shown = { ...job.env, ...(stepEnv ?? {}) }
   delete shown.CI
   const names = Object.keys(shown)
-  return names.length === 0 ? [] : ['env:', ...names.map((name) => `  ${name}: ${shown[name]}`)]
+  return names.length === 0 ? [] : ['env:', ...names.map(name => `  ${name}: ${shown[name]}`)]
 }
 
 /**
@@ -803,15 +890,22 @@ function envBlock(job, stepEnv) {
  */
 async function runScriptStep(job, spec, defaultTimeoutMs, cancelAfterMs) {
   const name = spec.name ?? `Run ${(spec.run ?? '').split('\n')[0]}`
-  const header = [...envBlock(job, spec.env)].map((line) => maskLine(line, job.masks))
+  const header = [...envBlock(job, spec.env)].map(line => maskLine(line, job.masks))
   if (spec.fn) return runFunctionStep(job, spec, name, header)
   // Like the runner: the script goes to a file run with `bash --noprofile --norc -eo pipefail`.
   const script = join(job.runnerTemp, `${randomUUID()}.sh`)
   writeFileSync(script, spec.run ?? '')
   const cwd = spec.workingDirectory ? resolve(job.workspace, spec.workingDirectory) : job.workspace
   return runProcessStep(job, {
-    name, stage: 'run', command: 'bash', args: ['--noprofile', '--norc', '-eo', 'pipefail', script], cwd,
-    stepEnv: spec.env, timeoutMs: spec.timeoutMs ?? defaultTimeoutMs, cancelAfterMs, header,
+    name,
+    stage: 'run',
+    command: 'bash',
+    args: ['--noprofile', '--norc', '-eo', 'pipefail', script],
+    cwd,
+    stepEnv: spec.env,
+    timeoutMs: spec.timeoutMs ?? defaultTimeoutMs,
+    cancelAfterMs,
+    header
   })
 }
 
@@ -872,7 +966,10 @@ export async function runJob(options) {
     const runScripts = async (/** @type {import('./runner.d.mts').RunStepSpec[]} */ list) => {
       for (const spec of list) {
         const id = spec.name ?? ''
-        if (!evaluateCondition(spec.if, job.status())) { skipped(spec.name ?? `Run ${(spec.run ?? '').split('\n')[0]}`, 'run'); continue }
+        if (!evaluateCondition(spec.if, job.status())) {
+          skipped(spec.name ?? `Run ${(spec.run ?? '').split('\n')[0]}`, 'run')
+          continue
+        }
         const cancelAfterMs = cancel?.during === id ? cancel.afterMs : undefined
         record(await runScriptStep(job, spec, options.timeoutMs, cancelAfterMs), id)
       }
@@ -881,8 +978,9 @@ export async function runJob(options) {
     await runScripts(options.before ?? [])
     if (job.status() === 'success') {
       mainStep = await runActionStep(job, action, 'main', options.inputs ?? {}, {
-        stepEnv: options.actionEnv, timeoutMs: options.timeoutMs,
-        cancelAfterMs: cancel?.during === 'main' ? cancel.afterMs : undefined,
+        stepEnv: options.actionEnv,
+        timeoutMs: options.timeoutMs,
+        cancelAfterMs: cancel?.during === 'main' ? cancel.afterMs : undefined
       })
       record(mainStep, 'main')
     } else {
@@ -892,9 +990,14 @@ export async function runJob(options) {
 
     if (mainStep && action.runs.post) {
       if (evaluateCondition(action.runs.postIf ?? 'always()', job.status())) {
-        record(await runActionStep(job, action, 'post', options.inputs ?? {}, {
-          stepEnv: options.actionEnv, state: mainStep.state, timeoutMs: options.postTimeoutMs ?? options.timeoutMs,
-        }), 'post')
+        record(
+          await runActionStep(job, action, 'post', options.inputs ?? {}, {
+            stepEnv: options.actionEnv,
+            state: mainStep.state,
+            timeoutMs: options.postTimeoutMs ?? options.timeoutMs
+          }),
+          'post'
+        )
       } else {
         skipped('Post Run ./', 'post')
       }
@@ -908,7 +1011,7 @@ export async function runJob(options) {
   return {
     steps,
     main: mainStep,
-    post: steps.find((s) => s.stage === 'post'),
+    post: steps.find(s => s.stage === 'post'),
     env: { ...job.env },
     outputs: mainStep?.outputs ?? {},
     state: mainStep?.state ?? {},
@@ -918,8 +1021,8 @@ export async function runJob(options) {
     cancelled: job.cancelled,
     workspace: job.workspace,
     tempDir: job.keepTemp ? job.root : undefined,
-    masked: (line) => maskLine(line, masks),
-    step: (name) => steps.find((s) => s.name === name || s.stage === name),
+    masked: line => maskLine(line, masks),
+    step: name => steps.find(s => s.name === name || s.stage === name)
   }
 }
 
@@ -954,26 +1057,49 @@ export function renderStep(step, options = {}) {
   for (const entry of step.log) {
     if (!entry.visible) continue
     const command = entry.command ? parseCommand(entry.masked) : null
-    if (!command) { lines.push(indent + entry.masked); continue }
+    if (!command) {
+      lines.push(indent + entry.masked)
+      continue
+    }
     switch (command.name) {
-      case 'error': lines.push(`${indent}Error: ${command.message}`); break
-      case 'warning': lines.push(`${indent}Warning: ${command.message}`); break
-      case 'notice': lines.push(`${indent}Notice: ${command.message}`); break
-      case 'debug': if (options.debug) lines.push(`${indent}##[debug]${command.message}`); break
-      case 'group': lines.push(`▼ ${command.message}`); indent = '  '; break
-      case 'endgroup': indent = ''; break
-      default: break
+      case 'error':
+        lines.push(`${indent}Error: ${command.message}`)
+        break
+      case 'warning':
+        lines.push(`${indent}Warning: ${command.message}`)
+        break
+      case 'notice':
+        lines.push(`${indent}Notice: ${command.message}`)
+        break
+      case 'debug':
+        if (options.debug) lines.push(`${indent}##[debug]${command.message}`)
+        break
+      case 'group':
+        lines.push(`▼ ${command.message}`)
+        indent = '  '
+        break
+      case 'endgroup':
+        indent = ''
+        break
+      default:
+        break
     }
   }
   for (const a of step.annotations) {
-    if (!step.commands.some((c) => c.name === a.level && c.message === a.message)) {
+    if (!step.commands.some(c => c.name === a.level && c.message === a.message)) {
       lines.push(`${a.level === 'error' ? 'Error' : a.level === 'warning' ? 'Warning' : 'Notice'}: ${a.message}`)
     }
   }
   for (const error of step.errors) lines.push(`Error: ${error}`)
   const seconds = (step.durationMs / 1000).toFixed(2)
   const mark = step.status === 'success' ? '✓' : step.status === 'cancelled' ? '⊘' : '✗'
-  const why = step.timedOut ? 'timed out' : step.status === 'cancelled' ? 'cancelled' : step.status === 'failure' ? `exit ${step.exitCode ?? step.signal}` : 'ok'
+  const why = step.timedOut
+    ? 'timed out'
+    : step.status === 'cancelled'
+      ? 'cancelled'
+      : step.status === 'failure'
+        ? `exit ${step.exitCode ?? step.signal}`
+        : 'ok'
   lines.push(`${mark} ${step.name} (${why}, ${seconds} s)`)
   return lines
 }
@@ -1009,26 +1135,34 @@ async function cli(argv) {
       return argv[++i]
     }
     /** @param {string} pair */
-    const split = (pair) => {
+    const split = pair => {
       const eq = pair.indexOf('=')
       if (eq <= 0) throw new Error(`${arg} expects NAME=VALUE, got '${pair}'`)
       return [pair.slice(0, eq), pair.slice(eq + 1)]
     }
     if (arg === '--action') options.actionDir = value()
-    else if (arg === '--input') { const [k, v] = split(value()); options.inputs[k] = v }
-    else if (arg === '--secret') { const [k, v] = split(value()); options.inputs[k] = v; options.secrets.push(v) }
-    else if (arg === '--env') { const [k, v] = split(value()); options.jobEnv[k] = v }
-    else if (arg === '--before') options.before.push({ run: value() })
+    else if (arg === '--input') {
+      const [k, v] = split(value())
+      options.inputs[k] = v
+    } else if (arg === '--secret') {
+      const [k, v] = split(value())
+      options.inputs[k] = v
+      options.secrets.push(v)
+    } else if (arg === '--env') {
+      const [k, v] = split(value())
+      options.jobEnv[k] = v
+    } else if (arg === '--before') options.before.push({ run: value() })
     else if (arg === '--run') options.steps.push({ run: value() })
     else if (arg === '--cancel') options.cancelled = true
     else if (arg === '--timeout') {
       options.timeoutMs = Number(value())
       if (!(options.timeoutMs > 0)) throw new Error('--timeout expects a positive number of milliseconds')
-    }
-    else if (arg === '--debug') options.debug = true
+    } else if (arg === '--debug') options.debug = true
     else if (arg === '--json') json = true
-    else if (arg === '--help' || arg === '-h') { console.log(USAGE); return 0 }
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`)
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE)
+      return 0
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`)
   }
   const transcript = await runJob(options)
   if (json) {
@@ -1043,7 +1177,12 @@ async function cli(argv) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   cli(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code },
-    (error) => { console.error(`runner.mjs: ${error instanceof Error ? error.message : error}`); process.exitCode = 2 },
+    code => {
+      process.exitCode = code
+    },
+    error => {
+      console.error(`runner.mjs: ${error instanceof Error ? error.message : error}`)
+      process.exitCode = 2
+    }
   )
 }

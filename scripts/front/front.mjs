@@ -45,7 +45,7 @@ export async function startTlsFront(options) {
     caPem: readFileSync(caFile, 'utf8'),
     accessLogPath: vars.FRONT_LOG,
     entries: () => readAccessLog(vars.FRONT_LOG),
-    count: (filter) => countEntries(readAccessLog(vars.FRONT_LOG), filter),
+    count: filter => countEntries(readAccessLog(vars.FRONT_LOG), filter)
   })
 }
 
@@ -59,8 +59,19 @@ export async function startTlsFront(options) {
 export async function startRateLimiter(options) {
   const { rate = '60r/m', burst = 0, retryAfter = true, scope = 'login' } = options
   const retryAfterArg = retryAfter === true ? 'auto' : retryAfter === false ? 'none' : String(retryAfter)
-  const args = ['ratelimit', '--upstream', requireUpstream(options), '--rate', rate, '--burst', String(burst),
-    '--retry-after', retryAfterArg, '--scope', scope]
+  const args = [
+    'ratelimit',
+    '--upstream',
+    requireUpstream(options),
+    '--rate',
+    rate,
+    '--burst',
+    String(burst),
+    '--retry-after',
+    retryAfterArg,
+    '--scope',
+    scope
+  ]
   const { vars, base } = await start(args, options)
   const intervalMs = Number(vars.FRONT_INTERVAL_MS)
   const admittedAtOnce = 1 + Number(vars.FRONT_BURST)
@@ -75,9 +86,9 @@ export async function startRateLimiter(options) {
     scope: /** @type {'login' | 'all'} */ (vars.FRONT_SCOPE),
     accessLogPath: vars.FRONT_LOG,
     entries: () => readAccessLog(vars.FRONT_LOG),
-    count: (filter) => countEntries(readAccessLog(vars.FRONT_LOG), filter),
+    count: filter => countEntries(readAccessLog(vars.FRONT_LOG), filter),
     /** @param {number} n */
-    minimumMakespanMs: (n) => Math.max(0, n - admittedAtOnce) * intervalMs,
+    minimumMakespanMs: n => Math.max(0, n - admittedAtOnce) * intervalMs
   })
 }
 
@@ -97,7 +108,7 @@ export async function startProxy(options = {}) {
     ...base,
     kind: 'proxy',
     logPath,
-    requests: () => readProxyLog(logPath, probeHost),
+    requests: () => readProxyLog(logPath, probeHost)
   })
 }
 
@@ -122,7 +133,7 @@ export function readAccessLog(path) {
       bytes: Number(match[6]),
       durationMs: Math.round(Number(match[7]) * 1000),
       upstreamStatus: match[8] === '-' ? undefined : match[8],
-      retryAfter: match[9] === '-' || match[9] === '' ? undefined : match[9],
+      retryAfter: match[9] === '-' || match[9] === '' ? undefined : match[9]
     })
   }
   return entries
@@ -155,10 +166,12 @@ export function readProxyLog(path, probeHost) {
  * @param {import('./front.d.mts').CountFilter} [filter]
  */
 function countEntries(entries, filter = {}) {
-  return entries.filter((entry) =>
-    (filter.status === undefined || entry.status === filter.status)
-    && (filter.method === undefined || entry.method === filter.method.toUpperCase())
-    && (filter.path === undefined || entry.target.startsWith(filter.path))).length
+  return entries.filter(
+    entry =>
+      (filter.status === undefined || entry.status === filter.status) &&
+      (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
+      (filter.path === undefined || entry.target.startsWith(filter.path))
+  ).length
 }
 
 /** @param {{ upstream?: string }} options */
@@ -213,8 +226,8 @@ async function start(args, options) {
       port: Number(vars.FRONT_PORT),
       pid: Number(vars.FRONT_PID),
       stateDir: vars.FRONT_STATE_DIR,
-      env,
-    },
+      env
+    }
   }
 }
 
@@ -234,10 +247,9 @@ function register(fields) {
       live.delete(instance)
       // FRONT_KEEP_STATE=1 keeps the configs and logs of every instance for a post-mortem.
       const purge = stopOptions.purge ?? process.env.FRONT_KEEP_STATE !== '1'
-      const stopped = await run('bash', purge ? [STOP_SH, rest.stateDir, '--purge'] : [STOP_SH, rest.stateDir],
-        env, STOP_TIMEOUT_MS)
+      const stopped = await run('bash', purge ? [STOP_SH, rest.stateDir, '--purge'] : [STOP_SH, rest.stateDir], env, STOP_TIMEOUT_MS)
       if (stopped.code !== 0) throw new Error(`scripts/front/stop.sh failed:\n${tail(stopped.stderr)}`)
-    },
+    }
   }
   live.add(instance)
   installExitHook()
@@ -264,14 +276,28 @@ function run(command, args, env, timeoutMs) {
     let stdout = ''
     let stderr = ''
     let timedOut = false
-    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk })
+    child.stdout.setEncoding('utf8').on('data', chunk => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', chunk => {
+      stderr += chunk
+    })
     const timer = setTimeout(() => {
       timedOut = true
-      try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL') } catch { /* already gone */ }
+      try {
+        process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
     }, timeoutMs)
-    child.on('error', (error) => { clearTimeout(timer); reject(error) })
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }) })
+    child.on('error', error => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, timedOut })
+    })
   })
 }
 
@@ -286,7 +312,9 @@ function installExitHook() {
         if (/nginx|tinyproxy/.test(cmdline) && cmdline.includes(`${instance.stateDir}/`)) {
           process.kill(-instance.pid, 'SIGKILL')
         }
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
       // Only a dir start.sh created (it leaves this marker), as stop.sh --purge does.
       if (process.env.FRONT_KEEP_STATE !== '1' && existsSync(join(instance.stateDir, MARKER))) {
         rmSync(instance.stateDir, { recursive: true, force: true })

@@ -63,7 +63,7 @@ export interface KeystoneHttpError extends Error {
 export function issueToken(
   authUrl: string,
   body: unknown,
-  options?: { nocatalog?: boolean; timeoutMs?: number },
+  options?: { nocatalog?: boolean; timeoutMs?: number }
 ): Promise<{ token: string; body: any; status: number }>
 
 /** GET /v3/auth/tokens: 200 valid, 404 unknown/expired/revoked subject, 401 bad auth token. */

@@ -83,10 +83,9 @@ export async function startKeystone(options = {}) {
       live.delete(instance)
       // KEYSTONE_KEEP_STATE=1 keeps the logs and db of every instance for a post-mortem.
       const purge = stopOptions.purge ?? process.env.KEYSTONE_KEEP_STATE !== '1'
-      const stopped = await run('bash', purge ? [STOP_SH, '--purge'] : [STOP_SH],
-        { ...env, KEYSTONE_STATE_DIR: instance.stateDir }, STOP_TIMEOUT_MS)
+      const stopped = await run('bash', purge ? [STOP_SH, '--purge'] : [STOP_SH], { ...env, KEYSTONE_STATE_DIR: instance.stateDir }, STOP_TIMEOUT_MS)
       if (stopped.code !== 0) throw new Error(`scripts/keystone/stop.sh failed:\n${tail(stopped.stderr)}`)
-    },
+    }
   }
   live.add(instance)
   installExitHook()
@@ -108,15 +107,17 @@ export async function issueToken(authUrl, body, options = {}) {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(options.timeoutMs ?? HTTP_TIMEOUT_MS),
+    signal: AbortSignal.timeout(options.timeoutMs ?? HTTP_TIMEOUT_MS)
   })
   const text = await response.text()
   const parsed = parseJson(text)
   const token = response.headers.get('x-subject-token')
   if (response.status !== 201 || !token) {
     const message = parsed?.error?.message ?? text.slice(0, 200)
-    throw Object.assign(new Error(`Keystone answered ${response.status} to POST /auth/tokens: ${message}`),
-      { status: response.status, body: parsed ?? text })
+    throw Object.assign(new Error(`Keystone answered ${response.status} to POST /auth/tokens: ${message}`), {
+      status: response.status,
+      body: parsed ?? text
+    })
   }
   return { token, body: parsed, status: response.status }
 }
@@ -212,7 +213,7 @@ async function tokenRequest(method, authUrl, authToken, subjectToken) {
   const response = await fetch(endpoint(authUrl, '/auth/tokens'), {
     method,
     headers: { 'X-Auth-Token': authToken, 'X-Subject-Token': subjectToken },
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS)
   })
   await response.arrayBuffer()
   return response.status
@@ -261,14 +262,28 @@ function run(command, args, env, timeoutMs) {
     let stdout = ''
     let stderr = ''
     let timedOut = false
-    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk })
+    child.stdout.setEncoding('utf8').on('data', chunk => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', chunk => {
+      stderr += chunk
+    })
     const timer = setTimeout(() => {
       timedOut = true
-      try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL') } catch { /* already gone */ }
+      try {
+        process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
     }, timeoutMs)
-    child.on('error', (error) => { clearTimeout(timer); reject(error) })
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }) })
+    child.on('error', error => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, timedOut })
+    })
   })
 }
 
@@ -283,7 +298,9 @@ function installExitHook() {
         if (cmdline.includes('keystone_wsgi_app') && cmdline.includes(instance.stateDir)) {
           process.kill(-instance.pid, 'SIGTERM')
         }
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
       // Only a dir start.sh created (it leaves this marker), as stop.sh --purge does.
       if (process.env.KEYSTONE_KEEP_STATE !== '1' && existsSync(join(instance.stateDir, '.keystone-test-instance'))) {
         rmSync(instance.stateDir, { recursive: true, force: true })

@@ -186,7 +186,7 @@ export function decodeJwt(jwt: string): { header: Record<string, unknown>; paylo
 
 /** GitHub's ID-token endpoint on 127.0.0.1 (a free port). */
 export function startIdTokenEndpoint(
-  options: IdTokenEndpointOptions & { privateKey: KeyObject | string | Buffer; kid: string; issuer: string },
+  options: IdTokenEndpointOptions & { privateKey: KeyObject | string | Buffer; kid: string; issuer: string }
 ): Promise<IdTokenEndpoint>
 
 export function countRequests(accessLogPath: string, filter?: { method?: string; path?: string; status?: number }): number

@@ -68,7 +68,16 @@ export async function startFederatedKeystone(options = {}) {
     throw new Error(`scripts/oidc/start.sh ${why}:\n${tail(result.stderr)}`)
   }
   const vars = parseExports(result.stdout)
-  for (const required of ['OS_AUTH_URL', 'OIDC_PORT', 'OIDC_PID', 'OIDC_STATE_DIR', 'OIDC_ISSUER', 'OIDC_SIGNING_KEY', 'OIDC_KID', 'OIDC_PROJECT_ID']) {
+  for (const required of [
+    'OS_AUTH_URL',
+    'OIDC_PORT',
+    'OIDC_PID',
+    'OIDC_STATE_DIR',
+    'OIDC_ISSUER',
+    'OIDC_SIGNING_KEY',
+    'OIDC_KID',
+    'OIDC_PROJECT_ID'
+  ]) {
     if (!vars[required]) throw new Error(`start.sh printed no ${required}:\n${result.stdout}`)
   }
   /** @type {Record<string, string>} */
@@ -93,7 +102,7 @@ export async function startFederatedKeystone(options = {}) {
     repositoryId: vars.OIDC_REPOSITORY_ID,
     repositoryOwner: vars.OIDC_REPOSITORY_OWNER,
     repositoryOwnerId: vars.OIDC_REPOSITORY_OWNER_ID,
-    ref: vars.OIDC_REF,
+    ref: vars.OIDC_REF
   }
 
   const instance = {
@@ -135,10 +144,14 @@ export async function startFederatedKeystone(options = {}) {
       if (!live.has(instance)) return
       live.delete(instance)
       const purge = stopOptions.purge ?? process.env.OIDC_KEEP_STATE !== '1'
-      const stopped = await run('bash', purge ? [STOP_SH, '--purge'] : [STOP_SH],
-        { PATH: process.env.PATH ?? '/usr/bin:/bin', OIDC_STATE_DIR: instance.stateDir }, STOP_TIMEOUT_MS)
+      const stopped = await run(
+        'bash',
+        purge ? [STOP_SH, '--purge'] : [STOP_SH],
+        { PATH: process.env.PATH ?? '/usr/bin:/bin', OIDC_STATE_DIR: instance.stateDir },
+        STOP_TIMEOUT_MS
+      )
       if (stopped.code !== 0) throw new Error(`scripts/oidc/stop.sh exited with ${stopped.code}:\n${tail(stopped.stderr)}`)
-    },
+    }
   }
   live.add(instance)
   installExitHook()
@@ -201,7 +214,7 @@ export function githubClaims(options) {
     iss: options.issuer,
     nbf: iat - 600,
     exp,
-    iat,
+    iat
   }
   for (const [name, value] of Object.entries(options.claims ?? {})) {
     if (value === undefined) delete claims[name]
@@ -234,7 +247,10 @@ export function mintIdToken(options) {
 export function decodeJwt(jwt) {
   const [header, payload] = jwt.split('.')
   if (!header || !payload) throw new Error('not a JWT')
-  return { header: JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), payload: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) }
+  return {
+    header: JSON.parse(Buffer.from(header, 'base64url').toString('utf8')),
+    payload: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+  }
 }
 
 /**
@@ -270,7 +286,7 @@ export async function startIdTokenEndpoint(options) {
     request.resume()
     if (url.pathname !== path) return answer(404, { message: 'Not Found' })
     if (request.method !== 'GET') return answer(405, { message: 'Method Not Allowed' })
-    if (!authorized) return answer(401, { message: 'Unauthorized: the Bearer token is not this job\'s ACTIONS_ID_TOKEN_REQUEST_TOKEN' })
+    if (!authorized) return answer(401, { message: "Unauthorized: the Bearer token is not this job's ACTIONS_ID_TOKEN_REQUEST_TOKEN" })
     if (config.fail) return answer(config.fail.status, config.fail.body ?? { message: `emulated failure ${config.fail.status}` })
     const { fail: _fail, audience: forcedAudience, ...claims } = config
     const jwt = mintIdToken({
@@ -279,7 +295,7 @@ export async function startIdTokenEndpoint(options) {
       // GitHub puts the asked audience in aud (default https://github.com/<owner>); a test may force another.
       ...((forcedAudience ?? audience) !== undefined && { audience: forcedAudience ?? audience }),
       privateKey: key,
-      kid,
+      kid
     })
     issued.push(jwt)
     answer(200, { count: jwt.length, value: jwt })
@@ -294,13 +310,16 @@ export async function startIdTokenEndpoint(options) {
     url,
     requestToken,
     runnerEnv: () => ({ ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken }),
-    configure(next) { config = { ...(options.defaults ?? {}), ...next } },
+    configure(next) {
+      config = { ...(options.defaults ?? {}), ...next }
+    },
     requests,
     issued,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve(undefined))
-    }),
+    close: () =>
+      new Promise(resolve => {
+        server.closeAllConnections()
+        server.close(() => resolve(undefined))
+      })
   }
 }
 
@@ -344,7 +363,7 @@ export function parseExports(text) {
 function stableId(name) {
   const known = /** @type {Record<string, string>} */ (KNOWN_IDS)[name]
   if (known) return known
-  return String(createHash('sha256').update(name).digest().readUInt32BE(0) % 900_000_000 + 100_000_000)
+  return String((createHash('sha256').update(name).digest().readUInt32BE(0) % 900_000_000) + 100_000_000)
 }
 
 /** @param {string | Buffer} data */
@@ -391,14 +410,28 @@ function run(command, args, env, timeoutMs) {
     let stdout = ''
     let stderr = ''
     let timedOut = false
-    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk })
+    child.stdout.setEncoding('utf8').on('data', chunk => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', chunk => {
+      stderr += chunk
+    })
     const timer = setTimeout(() => {
       timedOut = true
-      try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL') } catch { /* already gone */ }
+      try {
+        process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
     }, timeoutMs)
-    child.on('error', (error) => { clearTimeout(timer); reject(error) })
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }) })
+    child.on('error', error => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, timedOut })
+    })
   })
 }
 
@@ -413,7 +446,9 @@ function installExitHook() {
         if (cmdline[0] === '/usr/sbin/apache2' && cmdline[2] === join(instance.stateDir, 'apache', 'httpd.conf')) {
           process.kill(-instance.pid, 'SIGKILL')
         }
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
       if (process.env.OIDC_KEEP_STATE !== '1' && existsSync(join(instance.stateDir, '.oidc-test-instance'))) {
         rmSync(instance.stateDir, { recursive: true, force: true })
       }
@@ -434,16 +469,35 @@ function claimArgs(args) {
       return value
     }
     switch (args[i]) {
-      case '--repository': claims.repository = next(); break
-      case '--repository-id': claims.repositoryId = next(); break
-      case '--repository-owner-id': claims.repositoryOwnerId = next(); break
-      case '--ref': claims.ref = next(); break
-      case '--audience': claims.audience = next(); break
-      case '--environment': claims.environment = next(); break
-      case '--event-name': claims.eventName = next(); break
-      case '--expires-in': claims.expiresIn = Number(next()); break
-      case '--expired': claims.expired = true; break
-      default: throw new Error(`unknown option ${args[i]}`)
+      case '--repository':
+        claims.repository = next()
+        break
+      case '--repository-id':
+        claims.repositoryId = next()
+        break
+      case '--repository-owner-id':
+        claims.repositoryOwnerId = next()
+        break
+      case '--ref':
+        claims.ref = next()
+        break
+      case '--audience':
+        claims.audience = next()
+        break
+      case '--environment':
+        claims.environment = next()
+        break
+      case '--event-name':
+        claims.eventName = next()
+        break
+      case '--expires-in':
+        claims.expiresIn = Number(next())
+        break
+      case '--expired':
+        claims.expired = true
+        break
+      default:
+        throw new Error(`unknown option ${args[i]}`)
     }
   }
   return claims
@@ -453,7 +507,9 @@ async function main() {
   const [command, ...args] = process.argv.slice(2)
   const stateDir = process.env.OIDC_STATE_DIR
   if (!stateDir || !['mint', 'serve'].includes(command ?? '')) {
-    console.error('usage: OIDC_STATE_DIR=DIR node scripts/oidc/oidc.mjs mint|serve [--repository R] [--repository-id N] [--repository-owner-id N] [--ref REF] [--audience A] [--environment E] [--event-name E] [--expires-in S] [--expired]')
+    console.error(
+      'usage: OIDC_STATE_DIR=DIR node scripts/oidc/oidc.mjs mint|serve [--repository R] [--repository-id N] [--repository-owner-id N] [--ref REF] [--audience A] [--environment E] [--event-name E] [--expires-in S] [--expired]'
+    )
     process.exit(2)
   }
   const vars = parseExports(readFileSync(join(stateDir, 'openrc'), 'utf8'))
@@ -465,13 +521,15 @@ async function main() {
   }
   const endpoint = await startIdTokenEndpoint({ issuer: vars.OIDC_ISSUER, defaults: claims, privateKey, kid: vars.OIDC_KID })
   for (const [name, value] of Object.entries(endpoint.runnerEnv())) console.log(`export ${name}='${value}'`)
-  const stop = () => { endpoint.close().then(() => process.exit(0)) }
+  const stop = () => {
+    endpoint.close().then(() => process.exit(0))
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((error) => {
+  main().catch(error => {
     console.error(error instanceof Error ? error.message : error)
     process.exit(1)
   })
