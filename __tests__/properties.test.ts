@@ -311,6 +311,7 @@ function configOrUserError(inputs: Partial<Record<InputName, string>>, env: Reco
     expect(error).toBeInstanceOf(UserError)
     const message = (error as Error).message
     expect(message).not.toContain(MARKER)
+    // eslint-disable-next-line no-control-regex
     expect(message).not.toMatch(/[\u0000-\u001f\u007f]/)
     return
   }
@@ -320,6 +321,7 @@ function configOrUserError(inputs: Partial<Record<InputName, string>>, env: Reco
   expect([undefined, 'public', 'internal', 'admin']).toContain(config.interface)
   expect(typeof config.revoke).toBe('boolean')
   expect(typeof config.exportEnv).toBe('boolean')
+  // eslint-disable-next-line no-control-regex
   if (config.region !== undefined) expect(config.region).not.toMatch(/[\u0000-\u001f\u007f]/)
   for (const warning of config.warnings) expect(warning).not.toContain(MARKER)
   const { credentials } = config
@@ -419,6 +421,7 @@ describe('oneLine', () => {
     fc.assert(
       fc.property(anyText, maxLength, (text, max) => {
         const line = oneLine(text, max)
+        // eslint-disable-next-line no-control-regex
         expect(line).not.toMatch(/[\u0000-\u001f\u007f\u2028\u2029]/)
         expect(line.length).toBeLessThanOrEqual(max)
         expect(line).toBe(line.trim())

@@ -41,8 +41,8 @@ export class KeystoneError extends UserError {
  * `##[` anywhere in it: a name or message from Keystone must be able to do neither.
  */
 export function oneLine(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()

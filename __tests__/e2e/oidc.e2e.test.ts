@@ -113,7 +113,7 @@ async function getIDTokenInChild(env: Record<string, string>, audience?: string)
   } catch (error) {
     // getIDToken's own error, as the main step would catch it.
     const stderr = (error as { stderr?: string }).stderr ?? ''
-    throw new Error(/Error: (Error message: .*)/.exec(stderr)?.[1] ?? stderr)
+    throw new Error(/Error: (Error message: .*)/.exec(stderr)?.[1] ?? stderr, { cause: error })
   }
 }
 
