@@ -137,9 +137,10 @@ describe('README.md and action.yml', () => {
     expect(documented.filter(name => !declared.includes(name))).toEqual([]) // in the README, unknown to action.yml
   })
 
-  test('the README keeps its contributor commands', () => {
+  test('the README keeps its contributor commands and points to CONTRIBUTING.md', () => {
     expect(README).toContain('npm ci && npm run demo')
     expect(README).toContain('npm ci && npm test && npm run e2e')
+    expect(README).toContain('[CONTRIBUTING.md](CONTRIBUTING.md)')
   })
 })
 
