@@ -1,8 +1,8 @@
+import * as fs from 'node:fs'
 import { authRequestBody } from './auth-request.js'
-import { catalogRegions, checkRegion, endpointsFor } from './catalog.js'
+import { checkRegion, endpointsFor } from './catalog.js'
 import {
   resolveConfig,
-  resolveJobSettings,
   resolveSharing,
   secretValues,
   type ActionConfig,
@@ -11,25 +11,24 @@ import {
   type InputName,
   type SharingSettings
 } from './config.js'
-import { KeystoneError, UserError } from './errors.js'
-import { SharedTokenTooOld, type SharedTokenPayload } from './share.js'
-import { openShared, revokeShared, sealForOutput, tokenOf } from './share-step.js'
-import { loadCredentialFile } from './credential-files.js'
-import { nodeFiles, type StepFiles } from './files.js'
-import { keystoneFor, type StepContext } from './step-context.js'
-import { tokenSummary } from './summary.js'
-import { keylessLogin } from './oidc.js'
-import * as fs from 'node:fs'
-import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
-import { prepareTls } from './tls.js'
 import { failStep, type Core } from './core.js'
+import { loadCredentialFile } from './credential-files.js'
+import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
 import { tokenEnvironment } from './environment.js'
-import { Keystone, type Token } from './keystone.js'
-import { forgetToken, saveToken, type SavedToken } from './state.js'
-import { checkIssuedToken, describeScope, shown } from './token-checks.js'
-import { formatDuration, formatSeconds, formatTime } from './time.js'
+import { KeystoneError, UserError } from './errors.js'
+import { nodeFiles, type StepFiles } from './files.js'
+import type { Keystone, Token } from './keystone.js'
+import { keylessLogin } from './oidc.js'
+import { exportToken, setOutputs } from './outputs.js'
 import { slotDelay, type Pacing } from './pacing.js'
 import { realClock } from './retry.js'
+import { sealForOutput, useSharedToken } from './share-step.js'
+import { forgetToken, saveToken, type SavedToken } from './state.js'
+import { keystoneFor, type StepContext } from './step-context.js'
+import { tokenSummary } from './summary.js'
+import { formatDuration, formatSeconds, formatTime } from './time.js'
+import { prepareTls } from './tls.js'
+import { checkIssuedToken, describeScope, shown } from './token-checks.js'
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
@@ -128,72 +127,6 @@ function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, c
   )
 }
 
-/**
- * Takes the token a producer job shared: no Keystone request unless `validate` asks for one.
- * Returns false when the token expires too soon and this job has credentials to log in itself.
- */
-async function useSharedToken(context: StepContext, source: ConfigSource, sharing: SharingSettings): Promise<boolean> {
-  const { core, env, now = () => new Date() } = context
-  const files = context.files ?? nodeFiles(env)
-  let payload: SharedTokenPayload
-  try {
-    payload = openShared(sharing, env, now())
-  } catch (error) {
-    if (!(error instanceof SharedTokenTooOld)) throw error
-    if (sharing.revokeShared) {
-      core.info('The shared token has already expired: nothing to revoke.')
-      return true
-    }
-    if (!hasCredentials(source, files)) throw error
-    core.info(`${error.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
-    return false
-  }
-  core.setSecret(payload.token)
-  const settings = resolveJobSettings(source)
-  const tls = prepareTls(settings.tls, files)
-  const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls)
-  if (sharing.revokeShared) {
-    await revokeShared(core, keystone, payload, now())
-    return true
-  }
-  if (sharing.validate && !(await keystone.validate(payload.token))) {
-    throw new UserError(
-      'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
-    )
-  }
-  const token = tokenOf(payload)
-  const config = {
-    authUrl: payload.authUrl,
-    ...settings,
-    region: settings.region ?? payload.region,
-    interface: settings.interface ?? payload.interface
-  }
-  // Not this job's to revoke: its revoker job does, once every consumer is done.
-  saveToken(core, {
-    token: token.value,
-    authUrl: payload.authUrl,
-    expiresAt: payload.expiresAt,
-    revoke: false,
-    keptBecause: 'shared by another job: its revoker job revokes it'
-  })
-  setOutputs(core, token, config)
-  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
-  core.info(
-    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now().getTime())}); ${sharing.validate ? 'checked with Keystone' : 'no Keystone request'}.`
-  )
-  return true
-}
-
-function hasCredentials(source: ConfigSource, files: StepFiles): boolean {
-  try {
-    const file = loadCredentialFile(source, files)
-    resolveConfig({ ...source, ...(file && { file }) })
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** A Keystone whose tokens live shorter than the job needs is worth knowing before the job starts. */
 function checkMinValidity(token: Token, sharing: SharingSettings, now: Date): void {
   if (sharing.minValidityMs === undefined) return
@@ -242,10 +175,6 @@ function useTokenAsItIs(core: Core, token: Token, config: ActionConfig, env: Ste
   }
 }
 
-function exportToken(core: Core, environment: Record<string, string>): void {
-  for (const [name, value] of Object.entries(environment)) core.exportVariable(name, value)
-}
-
 function regionSource(config: ActionConfig): string {
   return config.regionFrom ?? 'region'
 }
@@ -274,19 +203,6 @@ async function writeJobSummary(context: StepContext, token: Token, config: Actio
     await tokenSummary(context.core.summary, token, config, services).write()
   } catch (error) {
     context.core.warning(`Could not write the job summary: ${(error as Error).message}`)
-  }
-}
-
-function setOutputs(core: Core, token: Token, config: Pick<ActionConfig, 'region' | 'interface'>): void {
-  core.setOutput('token', token.value)
-  core.setOutput('expires-at', token.expiresAt.toISOString())
-  core.setOutput('issued-at', token.issuedAt.toISOString())
-  core.setOutput('user-id', token.user.id)
-  core.setOutput('project-id', token.project?.id ?? '')
-  core.setOutput('domain-id', token.domain?.id ?? token.project?.domain?.id ?? '')
-  if (token.catalog && config.region !== undefined) {
-    core.setOutput('endpoints', JSON.stringify(endpointsFor(token.catalog, config.region, config.interface)))
-    core.setOutput('catalog-regions', JSON.stringify(catalogRegions(token.catalog)))
   }
 }
 

@@ -1,8 +1,17 @@
-import type { ActionConfig, SharingSettings } from './config.js'
+import { resolveConfig, resolveJobSettings, type ActionConfig, type ConfigSource, type SharingSettings } from './config.js'
 import type { Core } from './core.js'
+import { loadCredentialFile } from './credential-files.js'
+import { tokenEnvironment } from './environment.js'
 import { UserError } from './errors.js'
+import { nodeFiles, type StepFiles } from './files.js'
 import type { Keystone, Token } from './keystone.js'
-import { sealSharedToken, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from './share.js'
+import { exportToken, setOutputs } from './outputs.js'
+import { SharedTokenTooOld, sealSharedToken, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from './share.js'
+import { saveToken } from './state.js'
+import { keystoneFor, type StepContext } from './step-context.js'
+import { formatDuration, formatTime } from './time.js'
+import { prepareTls } from './tls.js'
+import { describeScope, shown } from './token-checks.js'
 
 /**
  * One token for a whole workflow run: a producer job seals it into its `shared-token` output,
@@ -96,4 +105,70 @@ export async function revokeShared(core: Core, keystone: Keystone, payload: Shar
   }
   const result = await keystone.revoke(payload.token)
   core.info(result === 'revoked' ? 'Shared token revoked.' : 'Shared token already revoked or expired: nothing to do.')
+}
+
+/**
+ * Takes the token a producer job shared: no Keystone request unless `validate` asks for one.
+ * Returns false when the token expires too soon and this job has credentials to log in itself.
+ */
+export async function useSharedToken(context: StepContext, source: ConfigSource, sharing: SharingSettings): Promise<boolean> {
+  const { core, env, now = () => new Date() } = context
+  const files = context.files ?? nodeFiles(env)
+  let payload: SharedTokenPayload
+  try {
+    payload = openShared(sharing, env, now())
+  } catch (error) {
+    if (!(error instanceof SharedTokenTooOld)) throw error
+    if (sharing.revokeShared) {
+      core.info('The shared token has already expired: nothing to revoke.')
+      return true
+    }
+    if (!hasCredentials(source, files)) throw error
+    core.info(`${error.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
+    return false
+  }
+  core.setSecret(payload.token)
+  const settings = resolveJobSettings(source)
+  const tls = prepareTls(settings.tls, files)
+  const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls)
+  if (sharing.revokeShared) {
+    await revokeShared(core, keystone, payload, now())
+    return true
+  }
+  if (sharing.validate && !(await keystone.validate(payload.token))) {
+    throw new UserError(
+      'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
+    )
+  }
+  const token = tokenOf(payload)
+  const config = {
+    authUrl: payload.authUrl,
+    ...settings,
+    region: settings.region ?? payload.region,
+    interface: settings.interface ?? payload.interface
+  }
+  // Not this job's to revoke: its revoker job does, once every consumer is done.
+  saveToken(core, {
+    token: token.value,
+    authUrl: payload.authUrl,
+    expiresAt: payload.expiresAt,
+    revoke: false,
+    keptBecause: 'shared by another job: its revoker job revokes it'
+  })
+  setOutputs(core, token, config)
+  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
+  core.info(
+    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now().getTime())}); ${sharing.validate ? 'checked with Keystone' : 'no Keystone request'}.`
+  )
+  return true
+}
+
+function hasCredentials(source: ConfigSource, files: StepFiles): boolean {
+  try {
+    const file = loadCredentialFile(source, files)
+    resolveConfig({ ...source, ...(file && { file }) })
+    return true
+  } catch {
+    return false
+  }
 }
