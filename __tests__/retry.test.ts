@@ -2,7 +2,7 @@ import { KeystoneError } from '../src/errors.js'
 import { NetworkError } from '../src/http.js'
 import { backoffDelay, isRetryable, parseRetryAfter, withRetries, type RetryPolicy } from '../src/retry.js'
 
-const POLICY: RetryPolicy = { maxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000 }
+const POLICY: RetryPolicy = { maxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
 
 function fakeClock(randoms: number[] = [0.5]) {
   let now = 1_000_000
@@ -73,6 +73,12 @@ describe('backoffDelay (full jitter)', () => {
       expect(backoffDelay(retry, POLICY, 0.999999)).toBeGreaterThan(bound * 0.99)
     }
   })
+})
+
+test('after a 429 the backoff is capped at 15 s, after an outage at 60 s', () => {
+  expect(backoffDelay(10, POLICY, 0.999999, true)).toBeLessThan(15_000)
+  expect(backoffDelay(10, POLICY, 0.999999, true)).toBeGreaterThan(14_900)
+  expect(backoffDelay(10, POLICY, 0.999999, false)).toBeGreaterThan(59_900)
 })
 
 describe('withRetries', () => {
