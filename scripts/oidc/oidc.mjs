@@ -13,13 +13,13 @@
 //   OIDC_STATE_DIR=DIR node scripts/oidc/oidc.mjs serve [same options as defaults]
 //       prints ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN export lines, serves until SIGINT/SIGTERM
 
-import { spawn } from 'node:child_process'
 import { createHash, createPrivateKey, createSign, randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { run, tail } from '../lib/process.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const START_SH = join(HERE, 'start.sh')
@@ -388,51 +388,6 @@ function unquote(word) {
     }
   }
   return out
-}
-
-/** @param {string} text */
-function tail(text, lines = 40) {
-  return text.trimEnd().split('\n').slice(-lines).join('\n')
-}
-
-/**
- * Runs a command to completion with a deadline; on timeout kills its whole process group.
- *
- * @param {string} command
- * @param {string[]} args
- * @param {Record<string, string>} env
- * @param {number} timeoutMs
- * @returns {Promise<{ code: number | null, stdout: string, stderr: string, timedOut: boolean }>}
- */
-function run(command, args, env, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    child.stdout.setEncoding('utf8').on('data', chunk => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', chunk => {
-      stderr += chunk
-    })
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL')
-      } catch {
-        /* already gone */
-      }
-    }, timeoutMs)
-    child.on('error', error => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, timedOut })
-    })
-  })
 }
 
 function installExitHook() {
