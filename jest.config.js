@@ -14,5 +14,8 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/e2e/'],
   collectCoverageFrom: ['src/**/*.ts'],
   // Property tests and real sockets: generous on a loaded 2-core machine, still bounded.
-  testTimeout: 30_000
+  testTimeout: 30_000,
+  // The leak scan over every step the suite runs (scripts/leak-scan.mjs).
+  globalSetup: '<rootDir>/scripts/leak-scan-setup.mjs',
+  globalTeardown: '<rootDir>/scripts/leak-scan-teardown.mjs'
 }

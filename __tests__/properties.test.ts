@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../src/retry.js'
 import fc from 'fast-check'
 import { normalizeAuthUrl } from '../src/auth-url.js'
 import { INPUT_FALLBACKS, resolveConfig, SECRET_INPUTS, type ActionConfig, type InputName } from '../src/config.js'
@@ -451,6 +452,31 @@ describe('oneLine', () => {
           ['\u009b31mred', 300]
         ]
       }
+    )
+  })
+})
+
+describe('parseRetryAfter', () => {
+  test('any header value: undefined, or a finite wait of 0 or more, never a throw', () => {
+    fc.assert(
+      fc.property(fc.option(fc.string(), { nil: undefined }), fc.integer({ min: 0, max: 4_102_444_800_000 }), (value, now) => {
+        const wait = parseRetryAfter(value, now)
+        if (wait !== undefined) {
+          expect(Number.isFinite(wait) || wait === Infinity).toBe(true)
+          expect(wait).toBeGreaterThanOrEqual(0)
+        }
+      }),
+      { numRuns: 3000 }
+    )
+  })
+
+  test('an HTTP date round-trips to the wait until it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 86_400 }), fc.integer({ min: 0, max: 2_000_000_000 }), (seconds, nowSeconds) => {
+        const now = nowSeconds * 1000
+        expect(parseRetryAfter(new Date(now + seconds * 1000).toUTCString(), now)).toBe(seconds * 1000)
+        expect(parseRetryAfter(String(seconds), now)).toBe(seconds * 1000)
+      })
     )
   })
 })

@@ -28,6 +28,14 @@ export function parseCommandFile(text: string): Record<string, string> {
   return result
 }
 
+/** Hands the step's lines to the suite-wide leak scan (scripts/leak-scan.mjs), when it runs. */
+function recordForLeakScan(lines: string[]): void {
+  const dir = process.env.LEAK_SCAN_DIR
+  if (!dir) return
+  const masks = lines.filter(line => line.startsWith('::add-mask::')).map(line => line.slice('::add-mask::'.length))
+  fs.appendFileSync(path.join(dir, `unit-${process.pid}.jsonl`), `${JSON.stringify({ masks, lines })}\n`)
+}
+
 export interface StepRun {
   /** The real @actions/core, with inputs and state served from the maps given. */
   core: Core
@@ -79,6 +87,7 @@ export function githubStep(inputs: Record<string, string> = {}, state: Record<st
     exitCode: () => Number(process.exitCode ?? 0),
     restore: () => {
       write.mockRestore()
+      recordForLeakScan(lines)
       process.exitCode = undefined
       for (const [variable, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[variable]

@@ -18,7 +18,7 @@
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -820,14 +820,32 @@ export async function runStep(options) {
   const action = typeof options.action === 'string' ? loadAction(options.action) : options.action
   const job = createJob({ ...options, jobEnv: options.env })
   try {
-    return await runActionStep(job, action, options.stage, options.inputs ?? {}, {
+    const step = await runActionStep(job, action, options.stage, options.inputs ?? {}, {
       state: options.state,
       timeoutMs: options.timeoutMs,
       cancelAfterMs: options.cancelAfterMs
     })
+    recordForLeakScan(action, [step], [...job.masks])
+    return step
   } finally {
     job.cleanup()
   }
+}
+
+/**
+ * With LEAK_SCAN_DIR set (the test suites' global setup sets it), every job of this project's
+ * action is appended there, raw, with its masks: the suites' global teardown then checks that no
+ * masked value appears in any line but its own ::add-mask:: (scripts/leak-scan.mjs).
+ *
+ * @param {import('./runner.d.mts').ActionDefinition} action
+ * @param {import('./runner.d.mts').StepResult[]} steps
+ * @param {string[]} masks
+ */
+function recordForLeakScan(action, steps, masks) {
+  const dir = process.env.LEAK_SCAN_DIR
+  if (!dir || action.name !== 'OpenStack Keystone token') return
+  const lines = steps.flatMap(step => [...step.stdout, ...step.stderr].map(line => `${step.name}: ${line}`))
+  appendFileSync(join(dir, `emulator-${process.pid}.jsonl`), `${JSON.stringify({ masks, lines })}\n`)
 }
 
 /**
@@ -1008,6 +1026,7 @@ export async function runJob(options) {
 
   const masks = [...job.masks]
   const status = job.status()
+  recordForLeakScan(action, steps, masks)
   return {
     steps,
     main: mainStep,
