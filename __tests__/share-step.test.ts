@@ -1,4 +1,7 @@
 import nock from 'nock'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { runMain } from '../src/main-step.js'
 import { runPost } from '../src/post-step.js'
 import { githubStep, type StepRun } from './helpers/github.js'
@@ -159,4 +162,39 @@ test('min-validity on a login: a cloud whose tokens live shorter is reported, an
   expect(step.exitCode()).toBe(1)
   expect(revoked.isDone()).toBe(true)
   expect(step.lines.find(l => l.startsWith('::error::'))).toMatch(/sooner than min-validity 2 h: this cloud's tokens live shorter than that/)
+})
+
+test("an application credential's shared token: a consumer reads its catalog (one GET) and uses it as it is", async () => {
+  const runnerTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'consumer-temp-'))
+  try {
+    nock(KEYSTONE)
+      .post('/v3/auth/tokens')
+      .reply(201, tokenBody({ applicationCredential: true }), TOKEN_HEADERS)
+    const producer = await job(
+      { 'auth-url': KEYSTONE, 'application-credential-id': 'ac', 'application-credential-secret': 'appcred-secret', 'share-key': KEY },
+      { ...RUN, RUNNER_TEMP: runnerTemp }
+    )
+    const sealed = producer.outputs()['shared-token']!
+    const read = nock(KEYSTONE)
+      .get('/v3/auth/tokens')
+      .matchHeader('x-subject-token', TOKEN)
+      .reply(200, tokenBody({ applicationCredential: true }))
+    const consumer = await job({ 'shared-token': sealed, 'share-key': KEY }, { ...RUN, RUNNER_TEMP: runnerTemp })
+    expect(read.isDone()).toBe(true)
+    expect(consumer.exitCode()).toBe(0)
+    expect(consumer.exported().PYTHONPATH).toBe(path.join(runnerTemp, 'openstack-token', 'python'))
+    expect(consumer.lines.join('\n')).toMatch(/one Keystone request for its catalog\./)
+  } finally {
+    fs.rmSync(runnerTemp, { recursive: true, force: true })
+  }
+})
+
+test('token-use: direct with a shared token that Keystone no longer knows: one clear error', async () => {
+  const sealed = await produce()
+  nock(KEYSTONE).get('/v3/auth/tokens').reply(404, {})
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, 'token-use': 'direct' }, { ...RUN, RUNNER_TEMP: os.tmpdir() })
+  expect(consumer.exitCode()).toBe(1)
+  expect(consumer.lines.filter(l => l.startsWith('::error::'))).toEqual([
+    expect.stringMatching(/^::error::The shared token is no longer valid at Keystone/)
+  ])
 })

@@ -620,9 +620,10 @@ function resolveTls(read: Reader, source: ConfigSource): TlsSettings {
 }
 
 /** What a job that uses a shared token still decides itself: where later steps go, how to connect. */
-export type JobSettings = Pick<ActionConfig, 'region' | 'regionFrom' | 'interface' | 'exportEnv' | 'timing' | 'tls'>
+export type JobSettings = Pick<ActionConfig, 'region' | 'regionFrom' | 'interface' | 'exportEnv' | 'timing' | 'tls' | 'tokenUse'>
 
-export function resolveJobSettings(source: ConfigSource): JobSettings {
+/** `method`: how the shared token was issued (an application credential's cannot be exchanged). */
+export function resolveJobSettings(source: ConfigSource, method: AuthMethod): JobSettings {
   const read = new Reader(source, source.file)
   const regionValue = read.get('region')
   const endpointInterface = resolveInterface(read.get('interface'))
@@ -631,7 +632,8 @@ export function resolveJobSettings(source: ConfigSource): JobSettings {
     ...(endpointInterface !== undefined && { interface: endpointInterface }),
     exportEnv: resolveBoolean(read.fromInput('export-env'), true),
     timing: resolveTiming(source),
-    tls: resolveTls(read, source)
+    tls: resolveTls(read, source),
+    tokenUse: resolveTokenUse(read.fromInput('token-use'), method)
   }
 }
 

@@ -89,6 +89,36 @@ export class Keystone {
     )
   }
 
+  /**
+   * The token's own document, catalog included: one GET with the token as its own credential.
+   * A job that received the token from another job needs it to use the token as it is.
+   */
+  read(token: string): Promise<Token> {
+    return this.retrying(() => this.readOnce(token))
+  }
+
+  private async readOnce(token: string): Promise<Token> {
+    const url = `${this.authUrl}/auth/tokens`
+    const response = await this.exchange('read the token', {
+      method: 'GET',
+      url,
+      headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
+    })
+    if (response.status === 401 || response.status === 404) {
+      throw new KeystoneError(
+        `Keystone no longer knows the token (HTTP ${response.status} at ${url}): it was revoked or has expired.`,
+        statusFailure(response)
+      )
+    }
+    if (response.status !== 200) {
+      throw new KeystoneError(
+        `Keystone answered ${statusText(response)} to the token read at ${url}${keystoneMessage(response, ': ')}.`,
+        statusFailure(response)
+      )
+    }
+    return { value: token, ...parseTokenBody(response, url) }
+  }
+
   private retrying<T>(attempt: () => Promise<T>): Promise<T> {
     return this.options.retry ? withRetries(attempt, this.options.retry) : attempt()
   }

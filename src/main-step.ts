@@ -1,4 +1,3 @@
-import * as fs from 'node:fs'
 import { authRequestBody } from './auth-request.js'
 import { checkRegion, endpointsFor } from './catalog.js'
 import {
@@ -13,10 +12,10 @@ import {
 } from './config.js'
 import { failStep, type Core } from './core.js'
 import { loadCredentialFile } from './credential-files.js'
-import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
+import { useTokenAsItIs } from './direct-use-step.js'
 import { tokenEnvironment } from './environment.js'
-import { KeystoneError, UserError } from './errors.js'
-import { nodeFiles, type StepFiles } from './files.js'
+import { KeystoneError } from './errors.js'
+import { nodeFiles } from './files.js'
 import type { Keystone, Token } from './keystone.js'
 import { keylessLogin } from './oidc.js'
 import { exportToken, setOutputs } from './outputs.js'
@@ -144,35 +143,6 @@ async function waitForSlot(context: StepContext, pacing: Pacing): Promise<void> 
   if (delay <= 0) return
   context.core.info(`Waiting ${formatSeconds(delay)} for this job's slot (job ${pacing.jobIndex + 1} of ${pacing.jobTotal} at ${pacing.rate.text}).`)
   await (context.clock ?? realClock).sleep(delay)
-}
-
-/**
- * token-use: direct. openstacksdk (and so the CLI) asks its keyring for cached auth state: a small
- * keyring shim on PYTHONPATH answers with our token and its catalog, so later commands use the
- * token as it is, with no Keystone request, and an application credential's token works too.
- */
-function useTokenAsItIs(core: Core, token: Token, config: ActionConfig, env: StepContext['env'], files: StepFiles): void {
-  let setup
-  try {
-    setup = directUseSetup({
-      token: token.value,
-      tokenBody: token.document,
-      authUrl: config.authUrl,
-      ...(config.region !== undefined && { region: config.region }),
-      ...(config.interface !== undefined && { interface: config.interface }),
-      runnerTemp: files.tempDir,
-      env
-    })
-  } catch (error) {
-    if (error instanceof DirectUseError) throw new UserError(`${error.message} Use token-use: exchange, or check auth-url.`)
-    throw error
-  }
-  writeSetupFiles(setup.files, fs)
-  exportToken(core, setup.env)
-  for (const note of setup.notes) {
-    if (note.startsWith('Warning: ')) core.warning(note.slice('Warning: '.length))
-    else core.debug(note)
-  }
 }
 
 function regionSource(config: ActionConfig): string {

@@ -2,7 +2,8 @@ import { resolveConfig, resolveJobSettings, type ActionConfig, type ConfigSource
 import type { Core } from './core.js'
 import { loadCredentialFile } from './credential-files.js'
 import { tokenEnvironment } from './environment.js'
-import { UserError } from './errors.js'
+import { KeystoneError, UserError } from './errors.js'
+import { useTokenAsItIs } from './direct-use-step.js'
 import { nodeFiles, type StepFiles } from './files.js'
 import type { Keystone, Token } from './keystone.js'
 import { exportToken, setOutputs } from './outputs.js'
@@ -128,19 +129,32 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     return false
   }
   core.setSecret(payload.token)
-  const settings = resolveJobSettings(source)
+  // An application credential's token cannot be exchanged: direct use is its default here too.
+  const settings = resolveJobSettings(source, payload.methods?.includes('application_credential') ? 'application-credential' : 'password')
   const tls = prepareTls(settings.tls, files)
   const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls)
   if (sharing.revokeShared) {
     await revokeShared(core, keystone, payload, now())
     return true
   }
-  if (sharing.validate && !(await keystone.validate(payload.token))) {
-    throw new UserError(
+  const stale = (): UserError =>
+    new UserError(
       'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
     )
+  // Direct use needs the token's catalog, which the sealed payload does not carry (it can weigh
+  // more than a job output should): one GET reads it, and checks the token on the way.
+  const direct = settings.tokenUse === 'direct' && settings.exportEnv
+  let document: unknown
+  if (direct) {
+    document = (
+      await keystone.read(payload.token).catch((error: unknown) => {
+        throw error instanceof KeystoneError && (error.status === 401 || error.status === 404) ? stale() : error
+      })
+    ).document
+  } else if (sharing.validate && !(await keystone.validate(payload.token))) {
+    throw stale()
   }
-  const token = tokenOf(payload)
+  const token = { ...tokenOf(payload), ...(document !== undefined && { document }) }
   const config = {
     authUrl: payload.authUrl,
     ...settings,
@@ -157,8 +171,10 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   })
   setOutputs(core, token, config)
   if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
+  if (direct) useTokenAsItIs(core, token, config, context.env, files)
+  const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(
-    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now().getTime())}); ${sharing.validate ? 'checked with Keystone' : 'no Keystone request'}.`
+    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now().getTime())}); ${requests}.`
   )
   return true
 }

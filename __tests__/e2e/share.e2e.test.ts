@@ -101,3 +101,41 @@ test('1 producer, 30 consumers, 1 revoker', async () => {
     `sharing, per job: producer 1 POST; each consumer's action step 0 requests, its openstack call 1 POST (token exchange); revoker 1 DELETE. Totals: ${end.posts - before.posts} POST, ${end.deletes - before.deletes} DELETE, ${end.gets - before.gets} GET for ${CONSUMERS + 2} jobs.`
   )
 }, 600_000)
+
+test("an application credential's token shared with 3 consumers: their openstack calls work, with no login at all", async () => {
+  const before = requests()
+  const producer = await job({
+    runnerEnv: RUN,
+    inputs: {
+      'auth-url': keystone.authUrl,
+      'application-credential-id': fix.FIX_APPCRED_ID,
+      'application-credential-secret': fix.FIX_APPCRED_SECRET,
+      'share-key': KEY
+    },
+    secrets: [fix.FIX_APPCRED_SECRET, KEY]
+  })
+  expect(producer.failed).toBe(false)
+  const sealed = producer.outputs['shared-token']!
+  const consumers = await Promise.all(
+    [0, 1, 2].map(() =>
+      job({
+        runnerEnv: RUN,
+        inputs: { 'shared-token': sealed, 'share-key': KEY },
+        secrets: [KEY],
+        steps: [cli('token issue', 'token issue -f value -c project_id'), cli('catalog list', 'catalog list -f value -c Name')]
+      })
+    )
+  )
+  for (const consumer of consumers) {
+    expect(consumer.failed).toBe(false)
+    expect(output(consumer, 'token issue')).toBe(fix.FIX_PROJ2_ID)
+    expect(consumer.main?.stdout.join('\n')).toMatch(/one Keystone request for its catalog/)
+  }
+  const end = requests()
+  // The producer's login is the only POST; each consumer read the token once (GET), its CLI nothing.
+  expect(end.posts - before.posts).toBe(1)
+  expect(end.gets - before.gets).toBe(consumers.length)
+  console.log(
+    `application-credential sharing: ${end.posts - before.posts} POST, ${end.gets - before.gets} GET for 1 producer + ${consumers.length} consumers running 2 openstack commands each`
+  )
+}, 300_000)
