@@ -3,15 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  catalogEndpoints,
-  directUseSetup,
-  DirectUseError,
-  prependPath,
-  writeSetupFiles,
-  type DirectUseInput,
-  type SetupFs
-} from '../src/direct-use.js'
+import { catalogEndpoints } from '../src/catalog.js'
+import { directUseSetup, DirectUseError, prependPath, writeSetupFiles, type DirectUseInput, type SetupFs } from '../src/direct-use.js'
 import { renderKeyringShim, SHIM_MARKER } from '../src/direct-use/keyring-shim.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'

@@ -41,12 +41,52 @@ export function catalogRegions(catalog: CatalogService[]): string[] {
   return [...regions].sort()
 }
 
+/** One endpoint of the catalog that a client will use for the region and interface given. */
+export interface SelectedEndpoint {
+  type: string
+  name?: string
+  url: string
+  region?: string
+  interface: string
+}
+
+/** `publicURL` (v2 style) and `public` are the same interface for keystoneauth; none means public. */
+export function normalizeInterface(value: string | undefined): string {
+  const trimmed = (value ?? '').trim().toLowerCase()
+  if (trimmed === '') return 'public'
+  return trimmed.endsWith('url') ? trimmed.slice(0, -3) : trimmed
+}
+
+/**
+ * The endpoints a client will reach, chosen as keystoneauth chooses them: the interface (public by
+ * default), the region (with none, any), the first match per service. Takes Keystone's raw
+ * `catalog` too: anything that is not a catalog selects nothing.
+ */
+export function catalogEndpoints(catalog: unknown, options: { region?: string; interface?: string } = {}): SelectedEndpoint[] {
+  // A parsed catalog parses to itself: its endpoints keep `region`, which Keystone's also carry.
+  const services = parseCatalog(catalog) ?? []
+  const wanted = normalizeInterface(options.interface)
+  const region = options.region?.trim() || undefined
+  const found: SelectedEndpoint[] = []
+  for (const service of services) {
+    const endpoint = service.endpoints.find(e => normalizeInterface(e.interface) === wanted && (region === undefined || e.region === region))
+    if (!endpoint) continue
+    found.push({
+      type: service.type,
+      ...(service.name !== undefined && { name: service.name }),
+      url: endpoint.url,
+      ...(endpoint.region && { region: endpoint.region }),
+      interface: wanted
+    })
+  }
+  return found
+}
+
 /** Service type → URL for one region and interface: what a later step would call. */
 export function endpointsFor(catalog: CatalogService[], region: string, endpointInterface = 'public'): Record<string, string> {
   const endpoints: Record<string, string> = {}
-  for (const service of catalog) {
-    const endpoint = service.endpoints.find(e => e.region === region && e.interface === endpointInterface)
-    if (endpoint && !Object.hasOwn(endpoints, service.type)) endpoints[service.type] = endpoint.url
+  for (const endpoint of catalogEndpoints(catalog, { region, interface: endpointInterface })) {
+    if (!Object.hasOwn(endpoints, endpoint.type)) endpoints[endpoint.type] = endpoint.url
   }
   return endpoints
 }

@@ -1,4 +1,5 @@
 import * as path from 'node:path'
+import { catalogEndpoints, catalogRegions, normalizeInterface, parseCatalog, type SelectedEndpoint } from './catalog.js'
 import { renderKeyringShim, SHIM_MARKER } from './direct-use/keyring-shim.js'
 
 /**
@@ -54,15 +55,6 @@ export interface DirectUseFile {
   mode: number
 }
 
-/** One endpoint of the catalog that a client will use for the region and interface given. */
-export interface CatalogEndpoint {
-  type: string
-  name?: string
-  url: string
-  region?: string
-  interface: string
-}
-
 export interface DirectUseSetup {
   /** To export AFTER tokenEnvironment()'s variables (same GITHUB_ENV), once the files are written. */
   env: Record<string, string>
@@ -71,7 +63,7 @@ export interface DirectUseSetup {
   /** The directory holding the files: the post step may delete it once the token is revoked. */
   directory: string
   /** The endpoints the clients will reach directly, for the log. */
-  endpoints: CatalogEndpoint[]
+  endpoints: SelectedEndpoint[]
   /** Sentences for the log: what was set up, what will not work and why. Warnings start with "Warning:". */
   notes: string[]
 }
@@ -109,56 +101,6 @@ function tokenDocument(body: unknown): Json & { catalog: unknown[] } {
   }
   if (!text(token.expires_at)) throw new DirectUseError('The token response has no expires_at.')
   return token as Json & { catalog: unknown[] }
-}
-
-/**
- * The endpoints of a catalog for a region and interface, chosen as keystoneauth chooses them
- * (interface `public` by default; with no region, any region; the first match per service type).
- * Keystone has already put the project id into `%(project_id)s` URLs of a token's catalog.
- */
-export function catalogEndpoints(catalog: unknown, options: { region?: string; interface?: string } = {}): CatalogEndpoint[] {
-  const wantedInterface = normalizeInterface(options.interface)
-  const region = options.region?.trim() || undefined
-  const found: CatalogEndpoint[] = []
-  if (!Array.isArray(catalog)) return found
-  for (const service of catalog) {
-    if (!isObject(service) || !text(service.type) || !Array.isArray(service.endpoints)) continue
-    for (const endpoint of service.endpoints) {
-      if (!isObject(endpoint) || !text(endpoint.url)) continue
-      if (normalizeInterface(text(endpoint.interface)) !== wantedInterface) continue
-      const endpointRegion = text(endpoint.region_id) ?? text(endpoint.region)
-      if (region !== undefined && endpointRegion !== region) continue
-      found.push({
-        type: service.type as string,
-        ...(text(service.name) && { name: service.name as string }),
-        url: endpoint.url as string,
-        ...(endpointRegion && { region: endpointRegion }),
-        interface: wantedInterface
-      })
-      break
-    }
-  }
-  return found
-}
-
-/** `publicURL` (v2 style) and `public` are the same interface for keystoneauth. */
-function normalizeInterface(value: string | undefined): string {
-  const trimmed = (value ?? '').trim().toLowerCase()
-  if (trimmed === '') return 'public'
-  return trimmed.endsWith('url') ? trimmed.slice(0, -3) : trimmed
-}
-
-/** Every region named in a catalog, for a helpful message when the region given has no endpoint. */
-function catalogRegions(catalog: unknown[]): string[] {
-  const regions = new Set<string>()
-  for (const service of catalog) {
-    if (!isObject(service) || !Array.isArray(service.endpoints)) continue
-    for (const endpoint of service.endpoints) {
-      const region = isObject(endpoint) ? (text(endpoint.region_id) ?? text(endpoint.region)) : undefined
-      if (region) regions.add(region)
-    }
-  }
-  return [...regions].sort()
 }
 
 /** PYTHONPATH with `entry` first, once, and the job's own entries after it, in their order. */
@@ -208,7 +150,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   if (token.catalog.length === 0) {
     notes.push("Warning: the token's catalog is empty: Keystone lists no service this token may use, so service commands will fail.")
   } else if (endpoints.length === 0) {
-    const regions = catalogRegions(token.catalog)
+    const regions = catalogRegions(parseCatalog(token.catalog) ?? [])
     notes.push(
       `Warning: the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${regions.join(', ')})` : ''}: service commands will fail; check region and interface.`
     )
