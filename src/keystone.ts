@@ -50,7 +50,7 @@ export interface KeystoneOptions {
 }
 
 /** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
-const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
+export const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
 
 export class Keystone {
   constructor(
@@ -69,47 +69,23 @@ export class Keystone {
     return this.retrying(() => this.revokeOnce(token))
   }
 
-  /** Asks Keystone whether a token is still valid (itself as the credential): one GET. */
-  validate(token: string): Promise<boolean> {
-    return this.retrying(() => this.validateOnce(token))
-  }
-
-  private async validateOnce(token: string): Promise<boolean> {
-    const url = `${this.authUrl}/auth/tokens?nocatalog`
-    const response = await this.exchange('validate the token', {
-      method: 'GET',
-      url,
-      headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
-    })
-    if (response.status === 200) return true
-    if (response.status === 401 || response.status === 404) return false
-    throw new KeystoneError(
-      `Keystone answered ${statusText(response)} to the validation at ${url}${keystoneMessage(response, ': ')}.`,
-      statusFailure(response)
-    )
-  }
-
   /**
-   * The token's own document, catalog included: one GET with the token as its own credential.
-   * A job that received the token from another job needs it to use the token as it is.
+   * The token's own document as Keystone has it: one GET with the token as its own credential,
+   * with the catalog when asked. Undefined when Keystone no longer knows it (revoked, expired).
+   * A job that received the token from another job uses it to check it, or to read its catalog.
    */
-  read(token: string): Promise<Token> {
-    return this.retrying(() => this.readOnce(token))
+  read(token: string, { catalog }: { catalog: boolean }): Promise<Token | undefined> {
+    return this.retrying(() => this.readOnce(token, catalog))
   }
 
-  private async readOnce(token: string): Promise<Token> {
-    const url = `${this.authUrl}/auth/tokens`
+  private async readOnce(token: string, catalog: boolean): Promise<Token | undefined> {
+    const url = `${this.authUrl}/auth/tokens${catalog ? '' : '?nocatalog'}`
     const response = await this.exchange('read the token', {
       method: 'GET',
       url,
       headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
     })
-    if (response.status === 401 || response.status === 404) {
-      throw new KeystoneError(
-        `Keystone no longer knows the token (HTTP ${response.status} at ${url}): it was revoked or has expired.`,
-        statusFailure(response)
-      )
-    }
+    if (response.status === 401 || response.status === 404) return undefined
     if (response.status !== 200) {
       throw new KeystoneError(
         `Keystone answered ${statusText(response)} to the token read at ${url}${keystoneMessage(response, ': ')}.`,

@@ -2,7 +2,7 @@ import { resolveConfig, resolveJobSettings, type ActionConfig, type ConfigSource
 import type { Core } from './core.js'
 import { loadCredentialFile } from './credential-files.js'
 import { tokenEnvironment } from './environment.js'
-import { KeystoneError, UserError } from './errors.js'
+import { UserError } from './errors.js'
 import { useTokenAsItIs } from './direct-use-step.js'
 import { nodeFiles, type StepFiles } from './files.js'
 import type { Keystone, Token } from './keystone.js'
@@ -137,22 +137,18 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     await revokeShared(core, keystone, payload, now())
     return true
   }
-  const stale = (): UserError =>
-    new UserError(
-      'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
-    )
   // Direct use needs the token's catalog, which the sealed payload does not carry (it can weigh
   // more than a job output should): one GET reads it, and checks the token on the way.
   const direct = settings.tokenUse === 'direct' && settings.exportEnv
   let document: unknown
-  if (direct) {
-    document = (
-      await keystone.read(payload.token).catch((error: unknown) => {
-        throw error instanceof KeystoneError && (error.status === 401 || error.status === 404) ? stale() : error
-      })
-    ).document
-  } else if (sharing.validate && !(await keystone.validate(payload.token))) {
-    throw stale()
+  if (direct || sharing.validate) {
+    const known = await keystone.read(payload.token, { catalog: direct })
+    if (!known) {
+      throw new UserError(
+        'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
+      )
+    }
+    document = direct ? known.document : undefined
   }
   const token = { ...tokenOf(payload), ...(document !== undefined && { document }) }
   const config = {

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto'
 import { UserError } from './errors.js'
+import { TOKEN_SHAPE } from './keystone.js'
 import { formatDuration, formatTime, parseKeystoneTime } from './time.js'
 
 /**
@@ -99,8 +100,6 @@ const MAX_PAYLOAD_BYTES = 12 * 1024
 const ENVELOPE_CHARS = /^[A-Za-z0-9_.-]+$/
 const REPOSITORY = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/
 const NUMBER_ID = /^\d{1,20}$/
-/** What the Keystone client accepts as a token. */
-const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
 
 const SEND_AS_IS = "pass the producer job's `shared-token` output whole and unmodified"
 const SAME_VERSION = 'use the same version of openstack-token in the producer and consumer jobs'
