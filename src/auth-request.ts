@@ -9,7 +9,8 @@ export function authRequestBody(credentials: Exclude<Credentials, { method: 'oid
   return { auth: { identity, ...(scopeBody !== undefined && { scope: scopeBody }) } }
 }
 
-function scopeRequest(scope: Scope): object | undefined {
+/** The `scope` part of a login; none for `default`, where Keystone picks. */
+export function scopeRequest(scope: Scope): object | undefined {
   switch (scope.kind) {
     case 'project':
       return { project: scope.project }

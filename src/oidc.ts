@@ -1,3 +1,4 @@
+import { scopeRequest } from './auth-request.js'
 import type { Scope } from './config.js'
 import type { Core } from './core.js'
 import { KeystoneError, oneLine, UserError } from './errors.js'
@@ -63,30 +64,16 @@ export function federationAuthUrl(authUrl: string, identityProvider: string, pro
  * default project, so keyless login needs an explicit scope: `default` is refused up front.
  */
 export function rescopeBody(unscopedToken: string, scope: Scope): object {
+  requireExplicitScope(scope)
   return { auth: { identity: { methods: ['token'], token: { id: unscopedToken } }, scope: scopeRequest(scope) } }
 }
 
 /** Refuses the one scope keyless login cannot use, before anything is asked of GitHub or Keystone. */
 export function requireExplicitScope(scope: Scope): void {
-  if (scope.kind === 'default') throw noScope()
-}
-
-function noScope(): UserError {
-  return new UserError(
-    'auth-method oidc needs a scope: a federated user has no default project. Set project-id (or project-name with project-domain-name or project-domain-id), or domain-id / domain-name, or system-scope: all.'
-  )
-}
-
-function scopeRequest(scope: Scope): object {
-  switch (scope.kind) {
-    case 'project':
-      return { project: scope.project }
-    case 'domain':
-      return { domain: scope.domain }
-    case 'system':
-      return { system: { all: true } }
-    case 'default':
-      throw noScope()
+  if (scope.kind === 'default') {
+    throw new UserError(
+      'auth-method oidc needs a scope: a federated user has no default project. Set project-id (or project-name with project-domain-name or project-domain-id), or domain-id / domain-name, or system-scope: all.'
+    )
   }
 }
 
