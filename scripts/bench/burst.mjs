@@ -30,7 +30,6 @@
 // minimum for the rate and burst (scripts/front minimumMakespanMs(N) = (N - burst - 1) x interval).
 // Requests per job = POSTs / N; the max per job comes from the steps' own "retrying in" lines.
 
-import { spawn } from 'node:child_process'
 import * as http from 'node:http'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
@@ -39,6 +38,7 @@ import { fileURLToPath } from 'node:url'
 import { loadAction, runStep } from '../emulator/runner.mjs'
 import { startRateLimiter } from '../front/front.mjs'
 import { startKeystone } from '../keystone/keystone.mjs'
+import { run } from '../lib/process.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const OPENSTACK = '/usr/bin/openstack'
@@ -118,38 +118,6 @@ async function eventually(check, timeoutMs = 5_000) {
 
 function baseEnv() {
   return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' }
-}
-
-/** A process in its own group, bounded in time (then the group is killed). */
-function runProcess(command, args, env, timeoutMs) {
-  return new Promise(resolvePromise => {
-    const child = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    child.stdout.setEncoding('utf8').on('data', chunk => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', chunk => {
-      stderr += chunk
-    })
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        /* gone */
-      }
-    }, timeoutMs)
-    child.on('error', error => {
-      clearTimeout(timer)
-      resolvePromise({ code: null, stdout, stderr: String(error), timedOut })
-    })
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolvePromise({ code, stdout, stderr, timedOut })
-    })
-  })
 }
 
 /**
@@ -280,9 +248,7 @@ async function cliBurst({ fix, limiter, n, timeoutMs, authUrl = limiter.authUrl 
     OS_PROJECT_ID: fix.FIX_PROJ2_ID
   }
   const t0 = Date.now()
-  const results = await Promise.all(
-    Array.from({ length: n }, () => runProcess(OPENSTACK, ['token', 'issue', '-f', 'value', '-c', 'id'], env, timeoutMs))
-  )
+  const results = await Promise.all(Array.from({ length: n }, () => run(OPENSTACK, ['token', 'issue', '-f', 'value', '-c', 'id'], env, timeoutMs)))
   const wallMs = Date.now() - t0
   const served = results.filter(r => r.code === 0 && r.stdout.trim().length > 0).length
   await eventually(() => posts(limiter, t0).filter(p => p.status === 201).length >= served)

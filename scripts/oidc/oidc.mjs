@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run, tail } from '../lib/process.mjs'
+import { parseExports } from '../keystone/keystone.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const START_SH = join(HERE, 'start.sh')
@@ -341,21 +342,8 @@ export function countRequests(accessLogPath, filter = {}) {
   return count
 }
 
-/**
- * Parses `export NAME='value'` lines as start.sh prints them.
- *
- * @param {string} text
- * @returns {Record<string, string>}
- */
-export function parseExports(text) {
-  /** @type {Record<string, string>} */
-  const vars = {}
-  for (const line of text.split('\n')) {
-    const match = /^export ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim())
-    if (match) vars[match[1]] = unquote(match[2])
-  }
-  return vars
-}
+// start.sh prints its results the way scripts/keystone does: one parser for both.
+export { parseExports }
 
 // --- internals ---------------------------------------------------------------------------------
 
@@ -369,25 +357,6 @@ function stableId(name) {
 /** @param {string | Buffer} data */
 function b64url(data) {
   return Buffer.from(data).toString('base64url')
-}
-
-/** @param {string} word */
-function unquote(word) {
-  let out = ''
-  for (let i = 0; i < word.length; i++) {
-    const c = word[i]
-    if (c === "'") {
-      const end = word.indexOf("'", i + 1)
-      if (end < 0) throw new Error(`unterminated quote in ${word}`)
-      out += word.slice(i + 1, end)
-      i = end
-    } else if (c === '\\' && i + 1 < word.length) {
-      out += word[++i]
-    } else {
-      out += c
-    }
-  }
-  return out
 }
 
 function installExitHook() {
