@@ -78,6 +78,8 @@ export interface CredentialFile {
   unset: string[]
   /** The file prompts for the password: it must come from the `password` input or OS_PASSWORD. */
   passwordPrompt: boolean
+  /** The cloud of a clouds.yaml it was read for (by `cloud` or OS_CLOUD). */
+  cloud?: string
 }
 
 export type DomainRef = { id: string } | { name: string }

@@ -72,5 +72,5 @@ export function loadCredentialFile(source: Pick<ConfigSource, 'input' | 'env'>, 
 }
 
 function fromCloudsYaml(variables: Record<string, string>, cloud: string, where: string): CredentialFile {
-  return { label: cloud ? `cloud "${cloud}" of ${where}` : where, variables, unset: [], passwordPrompt: false }
+  return { label: cloud ? `cloud "${cloud}" of ${where}` : where, variables, unset: [], passwordPrompt: false, ...(cloud && { cloud }) }
 }

@@ -153,7 +153,7 @@ function configWarnings(config: ActionConfig, env: StepContext['env'], file: Cre
   const warnings = [...config.warnings]
   const cloud = (env.OS_CLOUD ?? '').trim()
   // OS_CLOUD that named the clouds.yaml just read is expected; one left over from elsewhere is not.
-  if (config.exportEnv && cloud !== '' && !file?.label.startsWith('cloud ')) {
+  if (config.exportEnv && cloud !== '' && file?.cloud !== cloud) {
     warnings.push(
       `OS_CLOUD is set (${cloud}) in the job: with it, openstacksdk and the CLI read clouds.yaml and ignore OS_TOKEN, so later steps get OS_CLOUD=''; remove it from the job's env to silence this.`
     )
