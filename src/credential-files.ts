@@ -1,5 +1,4 @@
 import * as path from 'node:path'
-import { parseCloudsYaml } from './clouds-yaml.js'
 import type { ConfigSource, CredentialFile } from './config.js'
 import { UserError } from './errors.js'
 import { parseOpenrc } from './openrc.js'
@@ -37,7 +36,13 @@ function firstFile(paths: string[], files: FileReader): { file: string; text: st
   return undefined
 }
 
-export function loadCredentialFile(source: Pick<ConfigSource, 'input' | 'env'>, files: FileReader): CredentialFile | undefined {
+/** clouds.yaml's parser, with the YAML library under it, is loaded only when a clouds.yaml is read. */
+async function parseCloudsYaml(text: string, cloud: string | undefined, secure: string | undefined): Promise<Record<string, string>> {
+  const { parseCloudsYaml: parse } = await import('./clouds-yaml.js')
+  return parse(text, cloud, secure)
+}
+
+export async function loadCredentialFile(source: Pick<ConfigSource, 'input' | 'env'>, files: FileReader): Promise<CredentialFile | undefined> {
   const openrc = source.input('openrc').trim()
   const cloudsYaml = source.input('clouds-yaml').trim()
   const secureYaml = source.input('secure-yaml').trim()
@@ -53,7 +58,7 @@ export function loadCredentialFile(source: Pick<ConfigSource, 'input' | 'env'>, 
     return { label: 'the `openrc` input', ...parsed }
   }
   if (cloudsYaml) {
-    return fromCloudsYaml(parseCloudsYaml(cloudsYaml, cloud || undefined, secureYaml || undefined), cloud, 'the `clouds-yaml` input')
+    return fromCloudsYaml(await parseCloudsYaml(cloudsYaml, cloud || undefined, secureYaml || undefined), cloud, 'the `clouds-yaml` input')
   }
   if (secureYaml) throw new UserError('`secure-yaml` is set without `clouds-yaml`: pass the clouds.yaml it completes too.')
   if (!cloud) return undefined
@@ -68,7 +73,7 @@ export function loadCredentialFile(source: Pick<ConfigSource, 'input' | 'env'>, 
     )
   }
   const secure = firstFile(candidates(source.env, files, 'secure.yaml'), files)
-  return fromCloudsYaml(parseCloudsYaml(found.text, cloud, secure?.text), cloud, found.file)
+  return fromCloudsYaml(await parseCloudsYaml(found.text, cloud, secure?.text), cloud, found.file)
 }
 
 function fromCloudsYaml(variables: Record<string, string>, cloud: string, where: string): CredentialFile {

@@ -56,7 +56,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
   let keystone: Keystone | undefined
   let issued: Token | undefined
   try {
-    const file = loadCredentialFile(source, files)
+    const file = await loadCredentialFile(source, files)
     if (file) {
       for (const secret of secretValues({ ...source, file })) {
         if (!masked.has(secret)) core.setSecret(secret)

@@ -124,7 +124,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
       core.info('The shared token has already expired: nothing to revoke.')
       return true
     }
-    if (!hasCredentials(source, files)) throw error
+    if (!(await hasCredentials(source, files))) throw error
     core.info(`${error.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
     return false
   }
@@ -175,9 +175,9 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   return true
 }
 
-function hasCredentials(source: ConfigSource, files: StepFiles): boolean {
+async function hasCredentials(source: ConfigSource, files: StepFiles): Promise<boolean> {
   try {
-    const file = loadCredentialFile(source, files)
+    const file = await loadCredentialFile(source, files)
     resolveConfig({ ...source, ...(file && { file }) })
     return true
   } catch {
