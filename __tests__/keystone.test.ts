@@ -159,6 +159,8 @@ describe('against a real socket on 127.0.0.1', () => {
   let server: http.Server
   let url: string
   const sockets = new Set<import('node:net').Socket>()
+  let sentSeen = () => 0
+  let served = 0
   beforeAll(async () => {
     nock.enableNetConnect('127.0.0.1')
     server = http.createServer((request, response) => {
@@ -172,6 +174,19 @@ describe('against a real socket on 127.0.0.1', () => {
         response.writeHead(201, TOKEN_HEADERS)
         response.write('{"token":')
         setTimeout(() => request.socket.destroy(), 20)
+        return
+      }
+      if (request.url?.startsWith('/v3/auth/tokens')) {
+        // A Keystone that takes its time, and answers only if the client has already reported this
+        // request as sent (else 500, which the test sees as a failed issue).
+        request.resume()
+        request.on('end', () =>
+          setTimeout(() => {
+            served++
+            if (sentSeen() === served) response.writeHead(201, TOKEN_HEADERS).end(JSON.stringify(tokenBody()))
+            else response.writeHead(500).end()
+          }, 30)
+        )
         return
       }
       // /silent: never answers at all
@@ -191,6 +206,22 @@ describe('against a real socket on 127.0.0.1', () => {
       /Could not issue a token at 127.0.0.1:\d+: no complete answer within 0.3 s/
     )
     expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  test('onRequestSent: once per request, once the request is on the wire and before Keystone answers', async () => {
+    let sent = 0
+    sentSeen = () => sent
+    served = 0
+    const onRequestSent = (): void => {
+      sent++
+    }
+    const client = new Keystone(`${url}/v3`, { timeoutMs: 2000, onRequestSent })
+    const token = client.issue(BODY, { catalog: false })
+    expect(sent).toBe(0)
+    await expect(token).resolves.toMatchObject({ value: TOKEN })
+    expect(sent).toBe(1)
+    await client.issue(BODY, { catalog: false })
+    expect(sent).toBe(2)
   })
 
   test('a connection reset in the middle of the body', async () => {

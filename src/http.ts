@@ -31,6 +31,8 @@ export interface HttpOptions {
   ca?: string
   /** Skip certificate verification (the user asked for it). */
   insecure?: boolean
+  /** Called once the request, body included, has been handed to the connection. */
+  onSent?: () => void
 }
 
 export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
@@ -121,6 +123,7 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
       }
     )
     clientRequest.on('error', fail)
+    if (options.onSent) clientRequest.once('finish', options.onSent)
     clientRequest.end(request.body)
   })
 }

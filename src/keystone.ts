@@ -47,6 +47,8 @@ export interface KeystoneOptions {
   /** A private CA's PEM, and whether to skip verification. */
   ca?: string
   insecure?: boolean
+  /** Called each time a request has been sent: the step may use Keystone's time for its own work. */
+  onRequestSent?: () => void
 }
 
 /** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
@@ -173,8 +175,13 @@ export class Keystone {
 
   private async exchange(purpose: string, request: HttpRequest): Promise<HttpResponse> {
     try {
-      const { timeoutMs, ca, insecure } = this.options
-      return await send(request, { timeoutMs, ...(ca !== undefined && { ca }), ...(insecure && { insecure }) })
+      const { timeoutMs, ca, insecure, onRequestSent } = this.options
+      return await send(request, {
+        timeoutMs,
+        ...(ca !== undefined && { ca }),
+        ...(insecure && { insecure }),
+        ...(onRequestSent && { onSent: onRequestSent })
+      })
     } catch (error) {
       if (error instanceof NetworkError) throw networkFailure(error, purpose, request.url)
       throw error

@@ -68,7 +68,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     for (const warning of configWarnings(config, env, file)) core.warning(warning)
     const tls = prepareTls(config.tls, files)
 
-    keystone = keystoneFor(config.authUrl, config.timing, context, tls)
+    keystone = keystoneFor(config.authUrl, config.timing, context, tls, { loadCoreMeanwhile: true })
     if (config.pacing) await waitForSlot(context, config.pacing)
     // The catalog weighs kilobytes: asked for only when a region is there to check against it, or
     // when later steps will use the token as it is, with its catalog.
@@ -76,6 +76,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     const wantCatalog = config.region !== undefined || direct
     issued = await logIn(context, keystone, config, wantCatalog)
     core.setSecret(issued.value)
+    await core.ready?.()
     const producer = sharing.key !== undefined && !sharing.sharedToken
     // Saved at once: from here on, whatever happens, the post step can revoke it.
     const saved: SavedToken = {
@@ -188,9 +189,14 @@ function summary(token: Token, config: ActionConfig, now: Date): string {
 async function revokeAfterFailure(core: Core, keystone: Keystone, token: string): Promise<void> {
   try {
     await keystone.revoke(token)
-    forgetToken(core)
-    core.info('Revoked the token issued before the failure.')
   } catch (error) {
     core.warning(`Could not revoke the token issued before the failure (${(error as Error).message}); the post step tries again.`)
+    return
+  }
+  core.info('Revoked the token issued before the failure.')
+  try {
+    forgetToken(core)
+  } catch {
+    // The state could not be written (nor, then, the token saved): the post step has nothing to do.
   }
 }

@@ -1,4 +1,4 @@
-import * as core from '@actions/core'
+import { lazyCore } from './lazy-core.js'
 import { runMain } from './main-step.js'
 
-await runMain({ core, env: process.env })
+await runMain({ core: lazyCore(process.env), env: process.env })

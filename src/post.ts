@@ -1,4 +1,4 @@
-import * as core from '@actions/core'
+import { lazyCore } from './lazy-core.js'
 import { runPost } from './post-step.js'
 
-await runPost({ core, env: process.env })
+await runPost({ core: lazyCore(process.env), env: process.env })

@@ -132,7 +132,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   // An application credential's token cannot be exchanged: direct use is its default here too.
   const settings = resolveJobSettings(source, payload.methods?.includes('application_credential') ? 'application-credential' : 'password')
   const tls = prepareTls(settings.tls, files)
-  const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls)
+  const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls, { loadCoreMeanwhile: !sharing.revokeShared })
   if (sharing.revokeShared) {
     await revokeShared(core, keystone, payload, now())
     return true
@@ -157,6 +157,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     region: settings.region ?? payload.region,
     interface: settings.interface ?? payload.interface
   }
+  await core.ready?.()
   // Not this job's to revoke: its revoker job does, once every consumer is done.
   saveToken(core, {
     token: token.value,

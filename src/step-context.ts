@@ -5,7 +5,7 @@ import { Keystone } from './keystone.js'
 import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
 import type { PreparedTls } from './tls.js'
 
-/** What a step runs with: `@actions/core`, the job's env, and seams for time and files. */
+/** What a step runs with: the runner's core (lazy-core.ts; tests pass @actions/core), the job's env, and seams for time and files. */
 export interface StepContext {
   core: Core
   env: Readonly<Record<string, string | undefined>>
@@ -18,8 +18,19 @@ export interface StepContext {
   files?: StepFiles
 }
 
-/** The Keystone client of a step: its deadline per request, TLS trust, and the shared retry policy. */
-export function keystoneFor(authUrl: string, timing: Timing, context: StepContext, tls: Omit<PreparedTls, 'caFile'> = { insecure: false }): Keystone {
+/**
+ * The Keystone client of a step: its deadline per request, TLS trust, and the shared retry policy.
+ * A step that writes outputs, env or state once Keystone answers has `loadCoreMeanwhile`: its core
+ * (lazy-core.ts) loads while the request is in flight, instead of before it or after it.
+ */
+export function keystoneFor(
+  authUrl: string,
+  timing: Timing,
+  context: StepContext,
+  tls: Omit<PreparedTls, 'caFile'> = { insecure: false },
+  { loadCoreMeanwhile = false }: { loadCoreMeanwhile?: boolean } = {}
+): Keystone {
+  const core = context.core
   return new Keystone(authUrl, {
     timeoutMs: context.timeoutMs ?? timing.timeoutMs,
     retry: {
@@ -28,6 +39,7 @@ export function keystoneFor(authUrl: string, timing: Timing, context: StepContex
       log: line => context.core.info(line)
     },
     ...(tls.ca !== undefined && { ca: tls.ca }),
-    ...(tls.insecure && { insecure: true })
+    ...(tls.insecure && { insecure: true }),
+    ...(loadCoreMeanwhile && core.prepare && { onRequestSent: () => core.prepare?.() })
   })
 }
