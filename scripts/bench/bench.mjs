@@ -65,6 +65,20 @@ import {
   timeProcess
 } from './lib.mjs'
 
+/** What a chunk of dist/ holds, told by what only that package contains, and when the step loads it. */
+function chunkRole(text, entry) {
+  if (text.includes('ghadelimiter_')) {
+    return {
+      holds: '@actions/core',
+      loaded: entry === 'main' ? 'main step, while its first request is in flight (src/lazy-core.ts)' : 'never (the post step only logs)'
+    }
+  }
+  if (text.includes('ProxyAgent')) return { holds: '@actions/http-client, undici, tunnel', loaded: 'with @actions/core; or when a proxy applies' }
+  if (text.includes('YAMLParseError')) return { holds: 'yaml', loaded: 'only for a clouds.yaml' }
+  if (text.includes('parseCloudsYaml')) return { holds: 'src/clouds-yaml.ts', loaded: 'only for a clouds.yaml' }
+  return { holds: '?', loaded: '?' }
+}
+
 const args = parseArgs(process.argv.slice(2), 20)
 const RUNS = args.runs
 if (args.flags.has('install-cost-only')) {
@@ -344,6 +358,18 @@ try {
     console.log(
       `| ${entry} | ${bytes.length} | ${gzipSync(bytes).length} | ${ms(x.median)} (${ms(x.p10)}–${ms(x.p90)}) | +${ms(x.median - s['node empty.mjs'].median)} | +${ms(x.median - s["node -e ''"].median)} |`
     )
+  }
+  // The chunks each entry loads on demand (webpack splits at every dynamic import()).
+  console.log('')
+  console.log('| dist/ chunk | Bytes | gzip bytes | Holds | Loaded |')
+  console.log('| --- | ---: | ---: | --- | --- |')
+  for (const entry of ['main', 'post']) {
+    const dir = join(snapDir, 'dist', entry)
+    for (const file of readdirSync(dir).filter(name => /^\d+\.index\.js$/.test(name))) {
+      const bytes = readFileSync(join(dir, file))
+      const { holds, loaded } = chunkRole(bytes.toString('utf8'), entry)
+      console.log(`| dist/${entry}/${file} | ${bytes.length} | ${gzipSync(bytes).length} | ${holds} | ${loaded} |`)
+    }
   }
   console.log(
     `\nCold start method: the bundle run by the runner emulator with no inputs and no OS_* (main fails at\n` +

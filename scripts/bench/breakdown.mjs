@@ -13,20 +13,20 @@
 // 2. Phases inside one main step, by scripts/bench/marks.mjs (a wrapper that imports the bundle with
 //    performance.now() marks from Node's own timeOrigin): Node bootstrap, bundle load, configuration,
 //    HTTP (connect, Keystone's answer), what follows the answer (outputs, env, state, job summary),
-//    exit, and the count of Node builtin modules loaded; for dist/ as built, the slim and bare
-//    variants and the node:http floor script (main, post, and the cold runs that give "load").
+//    exit, and the count of Node builtin modules loaded; for dist/ as built, the eager variant (the
+//    previous release's module graph) and the node:http floor script (main, post, and the cold runs
+//    that give "load").
 // 3. Node-level options that the action itself cannot set (the runner starts `node <file>` with no
 //    flags; NODE_OPTIONS can only come from the workflow's env): --max-semi-space-size, a V8 code
-//    cache (ncc --v8-cache), a user-land startup snapshot (--snapshot-blob), module.enableCompileCache.
+//    cache (ncc --v8-cache), module.enableCompileCache.
 // --profile: one --cpu-prof run of dist/main (spawned directly with the env runStep gave it, since
 //    NODE_OPTIONS refuses --cpu-prof), self time by category.
 // dist/ and src/ are copied once at the start (others rebuild/edit them meanwhile).
 // --keep: keep the temp dir with the variants (printed).
 
-import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { loadAction, parseFileCommand, runStep } from '../emulator/runner.mjs'
 import { startKeystone } from '../keystone/keystone.mjs'
 import {
@@ -225,7 +225,7 @@ try {
   const marksOut = join(tmpRoot, 'marks.json')
   const marked = [
     { name: 'dist/', main: dist.main, post: dist.post },
-    ...built.filter(v => v.name === 'slim' || v.name === 'bare').map(v => ({ name: v.name, main: v.main, post: v.post })),
+    ...built.filter(v => v.name === 'eager').map(v => ({ name: v.name, main: v.main, post: v.post })),
     { name: 'floor', main: join(BENCH_DIR, 'floor-request.mjs'), post: join(BENCH_DIR, 'floor-request.mjs') }
   ]
   /** @type {Record<string, any[]>} */
@@ -305,7 +305,6 @@ try {
     { rounds: RUNS }
   )
   const s3 = Object.fromEntries(Object.entries(part3.samples).map(([k, v]) => [k, stats(v)]))
-  const snapshot = trySnapshot(tmpRoot)
   const compileCache = typeof (await import('node:module')).default.enableCompileCache === 'function'
 
   // ---- 4. CPU profile --------------------------------------------------------------------------
@@ -355,7 +354,7 @@ try {
     const pp = s1[`${v.name} post`]
     const cc = s1[`${v.name} cold`]
     console.log(
-      `| ${v.name} | ${statSync(v.main).size} | ${statSync(v.post).size} | ${ms(mm.median)} (${ms(mm.p10)}–${ms(mm.p90)}) | ${ms(pp.median)} (${ms(pp.p10)}–${ms(pp.p90)}) | ${ms(cc.median)} | ${v.name === 'base' ? '—' : `${mm.median - baseMain >= 0 ? '+' : ''}${ms(mm.median - baseMain)}`} | ${(mm.median / m('floor node+POST')).toFixed(2)}x | ${(pp.median / m('floor node+DELETE')).toFixed(2)}x | ${(mm.median / floorMain).toFixed(2)}x | ${(pp.median / floorPost).toFixed(2)}x |`
+      `| ${v.name} | ${bundleBytes(v.main)} | ${bundleBytes(v.post)} | ${ms(mm.median)} (${ms(mm.p10)}–${ms(mm.p90)}) | ${ms(pp.median)} (${ms(pp.p10)}–${ms(pp.p90)}) | ${ms(cc.median)} | ${v.name === 'base' ? '—' : `${mm.median - baseMain >= 0 ? '+' : ''}${ms(mm.median - baseMain)}`} | ${(mm.median / m('floor node+POST')).toFixed(2)}x | ${(pp.median / m('floor node+DELETE')).toFixed(2)}x | ${(mm.median / floorMain).toFixed(2)}x | ${(pp.median / floorPost).toFixed(2)}x |`
     )
   }
   console.log(
@@ -404,7 +403,6 @@ try {
   console.log(
     `\n- ncc --v8-cache: ${v8cacheEmitted.length ? `emitted ${v8cacheEmitted.join(', ')}` : 'emitted no cache file for this ESM build (the option only works for CommonJS output); the bundle is otherwise the same as base'}.`
   )
-  console.log(`- User-land startup snapshot (node --build-snapshot / --snapshot-blob, Node ${process.version}): ${snapshot}`)
   console.log(
     `- module.enableCompileCache(): ${compileCache ? 'available' : `not in Node ${process.version} (Node 22.1+); not measured`}. On GitHub every job starts with an empty cache dir, and main and post are different files, so the first and only load of each bundle would compile anyway.`
   )
@@ -425,6 +423,14 @@ try {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------
+
+/** An entry's bytes, and those of the chunks beside it that it may load on demand. */
+function bundleBytes(entry) {
+  const dir = dirname(entry)
+  const chunks = readdirSync(dir).filter(name => /^\d+\.index\.js$/.test(name))
+  const chunkBytes = chunks.reduce((sum, name) => sum + statSync(join(dir, name)).size, 0)
+  return chunks.length ? `${statSync(entry).size} + ${chunkBytes} in ${chunks.length} chunks` : String(statSync(entry).size)
+}
 
 function med(values) {
   return stats(values.filter(Number.isFinite)).median
@@ -492,40 +498,4 @@ function summarizeProfile(prof, bundlePath) {
   }
   const rows = Object.entries(cats).sort((a, b) => b[1] - a[1])
   return { rows, total: rows.reduce((s, [, v]) => s + v, 0) }
-}
-
-/** Tries a user-land startup snapshot of the leanest CommonJS variant; says what happened. */
-function trySnapshot(root) {
-  const dir = join(root, 'slim-cjs')
-  if (!existsSync(dir)) return 'not tried (the slim-cjs variant did not build).'
-  try {
-    writeFileSync(
-      join(dir, 'src', 'snap.ts'),
-      [
-        "import * as core from '@actions/core'",
-        "import * as v8 from 'node:v8'",
-        "import { runMain } from './main-step.js'",
-        'v8.startupSnapshot.setDeserializeMainFunction(() => { void runMain({ core, env: process.env }) })'
-      ].join('\n')
-    )
-    execFileSync(
-      process.execPath,
-      [join(ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', 'src/snap.ts', '-o', 'out/snap', '-q', '--minify', '--target', 'es2022'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 }
-    )
-    execFileSync(process.execPath, ['--snapshot-blob', 'snap.blob', '--build-snapshot', 'index.js'], {
-      cwd: join(dir, 'out', 'snap'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000
-    })
-    return `built ${statSync(join(dir, 'out', 'snap', 'snap.blob')).size} B; unusable on GitHub all the same (needs --snapshot-blob on the node command line).`
-  } catch (error) {
-    const text = `${error.stderr ?? ''}`
-      .split('\n')
-      .filter(l => /Error|Warning: It's not yet/.test(l))
-      .slice(0, 2)
-      .map(l => l.trim().slice(0, 160))
-      .join(' / ')
-    return `fails: ${text || error.message.split('\n')[0]}. And even if it built, GitHub's runner starts \`node <file>\` without --snapshot-blob.`
-  }
 }
