@@ -223,6 +223,18 @@ describe('configuration errors name the input and the variable', () => {
     ['a newline inside a name', { ...user, 'project-id': 'a\nb' }, {}, /input `project-id` contains a line break/],
     ['a newline inside an env value', user, { OS_REGION_NAME: 'GRA\n11' }, /OS_REGION_NAME contains a line break/],
     ['an absurdly long value', { ...user, region: 'x'.repeat(5000) }, {}, /input `region` is 5000 characters long/],
+    [
+      'a tab inside a pacing input, which the error would quote',
+      { ...user, 'job-index': ' a\tb ', 'job-total': '3', 'rate-limit': '30/min' },
+      {},
+      /^input `job-index` contains a line break or control character/
+    ],
+    [
+      'a pacing input with spaces around it',
+      { ...user, 'job-index': ' x ', 'job-total': '3', 'rate-limit': '30/min' },
+      {},
+      /input `job-index` is "x": give a whole number/
+    ],
     ['URL without scheme', { ...user, 'auth-url': 'keystone.example.com/v3' }, {}, /input `auth-url` is not a valid URL/],
     ['ftp URL', { ...user, 'auth-url': 'ftp://keystone.example.com/v3' }, {}, /must start with https:\/\//],
     ['URL with credentials', { ...user, 'auth-url': 'https://bob:pw@keystone.example.com/v3' }, {}, /must not contain a user name or password/]

@@ -351,10 +351,11 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
   }
   const authUrl = normalizeAuthUrl(authUrlValue.value, authUrlValue.from)
   const tls = resolveTls(read, source)
+  // Through the reader like every other value: trimmed, bounded, and one line (they are quoted back).
   const pacing = resolvePacing({
-    jobIndex: source.input('job-index'),
-    jobTotal: source.input('job-total'),
-    rateLimit: source.input('rate-limit')
+    jobIndex: read.get('job-index')?.value,
+    jobTotal: read.get('job-total')?.value,
+    rateLimit: read.get('rate-limit')?.value
   })
   if (new URL(authUrl).protocol === 'http:' && !isLoopback(authUrl)) {
     if (!tls.allowInsecureHttp) {
