@@ -50,6 +50,8 @@ import {
   actionInputs,
   baseEnv,
   cliEnv,
+  curlLogin,
+  curlRevoke,
   commandLine,
   fakeAction,
   fixtureLogin,
@@ -61,7 +63,6 @@ import {
   roundRobin,
   snapshotDist,
   stats,
-  subjectToken,
   timeProcess
 } from './lib.mjs'
 
@@ -158,28 +159,9 @@ try {
     {
       name: 'curl POST',
       run: async () => {
-        const r = await timeProcess(
-          'curl',
-          [
-            '-sS',
-            '-o',
-            '/dev/null',
-            '-D',
-            '-',
-            '-X',
-            'POST',
-            '-H',
-            'Content-Type: application/json',
-            '-H',
-            'Accept: application/json',
-            '--data-binary',
-            login.body,
-            `${login.authUrl}/auth/tokens?nocatalog`
-          ],
-          { env: baseEnv() }
-        )
-        issued.curl = subjectToken(r.stdout)
-        if (r.code !== 0 || !issued.curl) failed('curl POST', r.stdout + r.stderr)
+        const r = await curlLogin(login)
+        issued.curl = r.token
+        if (!issued.curl) failed('curl POST', r.output)
         return r.ms
       }
     },
@@ -234,26 +216,9 @@ try {
       name: 'curl DELETE',
       run: async () => {
         if (!issued.curl) failed('curl DELETE', 'no token')
-        const r = await timeProcess(
-          'curl',
-          [
-            '-sS',
-            '-o',
-            '/dev/null',
-            '-w',
-            '%{http_code}',
-            '-X',
-            'DELETE',
-            '-H',
-            `X-Auth-Token: ${issued.curl}`,
-            '-H',
-            `X-Subject-Token: ${issued.curl}`,
-            `${login.authUrl}/auth/tokens`
-          ],
-          { env: baseEnv() }
-        )
+        const r = await curlRevoke(login, issued.curl)
         issued.curl = undefined
-        if (r.stdout.trim() !== '204') failed('curl DELETE', `HTTP ${r.stdout} ${r.stderr}`)
+        if (r.status !== '204') failed('curl DELETE', `HTTP ${r.output}`)
         return r.ms
       }
     },

@@ -34,6 +34,8 @@ import {
   ROOT,
   actionInputs,
   commandLine,
+  curlLogin,
+  curlRevoke,
   fakeAction,
   fixtureLogin,
   machineInfo,
@@ -43,7 +45,6 @@ import {
   roundRobin,
   snapshotDist,
   stats,
-  subjectToken,
   timeProcess,
   baseEnv
 } from './lib.mjs'
@@ -140,28 +141,9 @@ try {
     {
       name: 'floor curl POST',
       run: async () => {
-        const r = await timeProcess(
-          'curl',
-          [
-            '-sS',
-            '-o',
-            '/dev/null',
-            '-D',
-            '-',
-            '-X',
-            'POST',
-            '-H',
-            'Content-Type: application/json',
-            '-H',
-            'Accept: application/json',
-            '--data-binary',
-            login.body,
-            `${login.authUrl}/auth/tokens?nocatalog`
-          ],
-          { env: baseEnv() }
-        )
-        floorToken.curl = subjectToken(r.stdout)
-        return r.code === 0 && floorToken.curl ? r.ms : NaN
+        const r = await curlLogin(login)
+        floorToken.curl = r.token
+        return r.token ? r.ms : NaN
       }
     }
   ]
@@ -187,26 +169,8 @@ try {
     {
       name: 'floor curl DELETE',
       run: async () => {
-        const t = floorToken.curl
-        const r = await timeProcess(
-          'curl',
-          [
-            '-sS',
-            '-o',
-            '/dev/null',
-            '-w',
-            '%{http_code}',
-            '-X',
-            'DELETE',
-            '-H',
-            `X-Auth-Token: ${t}`,
-            '-H',
-            `X-Subject-Token: ${t}`,
-            `${login.authUrl}/auth/tokens`
-          ],
-          { env: baseEnv() }
-        )
-        return r.stdout.trim() === '204' ? r.ms : NaN
+        const r = await curlRevoke(login, floorToken.curl)
+        return r.status === '204' ? r.ms : NaN
       }
     }
   ]

@@ -209,9 +209,60 @@ export function cliEnv(login) {
 }
 
 /** X-Subject-Token out of a `curl -D -` header dump. */
-export function subjectToken(headers) {
+function subjectToken(headers) {
   const match = /^x-subject-token:\s*(\S+)\s*$/im.exec(headers)
   return match ? match[1] : undefined
+}
+
+/**
+ * The curl floor of the main step: one POST of the action's login body, ?nocatalog, as the action
+ * sends it. Returns the time and the token issued (undefined when curl or Keystone failed).
+ */
+export async function curlLogin(login) {
+  const r = await timeProcess(
+    'curl',
+    [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-D',
+      '-',
+      '-X',
+      'POST',
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      'Accept: application/json',
+      '--data-binary',
+      login.body,
+      `${login.authUrl}/auth/tokens?nocatalog`
+    ],
+    { env: baseEnv() }
+  )
+  return { ms: r.ms, token: r.code === 0 ? subjectToken(r.stdout) : undefined, output: r.stdout + r.stderr }
+}
+
+/** The curl floor of the post step: one DELETE of a token, with itself as the credential. */
+export async function curlRevoke(login, token) {
+  const r = await timeProcess(
+    'curl',
+    [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-X',
+      'DELETE',
+      '-H',
+      `X-Auth-Token: ${token}`,
+      '-H',
+      `X-Subject-Token: ${token}`,
+      `${login.authUrl}/auth/tokens`
+    ],
+    { env: baseEnv() }
+  )
+  return { ms: r.ms, status: r.stdout.trim(), output: r.stdout + r.stderr }
 }
 
 // ---- an action definition for floor scripts ---------------------------------------------------
