@@ -4,11 +4,11 @@
 // stopped by stop() or, at the latest, when this process exits. Loopback only.
 // Types: front.d.mts next to this file.
 
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseExports } from '../keystone/keystone.mjs'
-import { run, tail } from '../lib/process.mjs'
+import { run, serverRegistry, tail } from '../lib/process.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const START_SH = join(HERE, 'start.sh')
@@ -23,8 +23,13 @@ const STOP_TIMEOUT_MS = 30_000
 const PASS_THROUGH = ['FRONT_READY_TIMEOUT', 'FRONT_PORT_RANGE']
 
 /** Instances not stopped yet, killed when the process exits (a crashed test must not leak servers). */
-const live = new Set()
-let exitHookInstalled = false
+// Same PID-reuse guard as stop.sh: only a process that is still this instance's server.
+const servers = serverRegistry({
+  isOurs: (cmdline, instance) => /nginx|tinyproxy/.test(cmdline) && cmdline.includes(`${instance.stateDir}/`),
+  signal: 'SIGKILL',
+  marker: MARKER,
+  keepStateVariable: 'FRONT_KEEP_STATE'
+})
 
 /**
  * nginx on https://127.0.0.1:PORT with a fresh test CA, proxying everything to `upstream`.
@@ -243,37 +248,13 @@ function register(fields) {
     ...rest,
     /** @param {{ purge?: boolean }} [stopOptions] */
     async stop(stopOptions = {}) {
-      if (!live.has(instance)) return
-      live.delete(instance)
+      if (!servers.remove(instance)) return
       // FRONT_KEEP_STATE=1 keeps the configs and logs of every instance for a post-mortem.
       const purge = stopOptions.purge ?? process.env.FRONT_KEEP_STATE !== '1'
       const stopped = await run('bash', purge ? [STOP_SH, rest.stateDir, '--purge'] : [STOP_SH, rest.stateDir], env, STOP_TIMEOUT_MS)
       if (stopped.code !== 0) throw new Error(`scripts/front/stop.sh failed:\n${tail(stopped.stderr)}`)
     }
   }
-  live.add(instance)
-  installExitHook()
+  servers.add(instance)
   return /** @type {any} */ (instance)
-}
-
-function installExitHook() {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const instance of live) {
-      try {
-        // Same PID-reuse guard as stop.sh: only a process that is still this instance's server.
-        const cmdline = readFileSync(`/proc/${instance.pid}/cmdline`, 'utf8')
-        if (/nginx|tinyproxy/.test(cmdline) && cmdline.includes(`${instance.stateDir}/`)) {
-          process.kill(-instance.pid, 'SIGKILL')
-        }
-      } catch {
-        /* gone already */
-      }
-      // Only a dir start.sh created (it leaves this marker), as stop.sh --purge does.
-      if (process.env.FRONT_KEEP_STATE !== '1' && existsSync(join(instance.stateDir, MARKER))) {
-        rmSync(instance.stateDir, { recursive: true, force: true })
-      }
-    }
-  })
 }

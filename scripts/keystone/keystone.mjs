@@ -2,11 +2,11 @@
 // and offers a few loopback-only HTTP helpers (issue, validate, revoke a token; count requests).
 // Types: keystone.d.mts next to this file.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { run, tail } from '../lib/process.mjs'
+import { run, serverRegistry, tail } from '../lib/process.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const START_SH = join(HERE, 'start.sh')
@@ -23,8 +23,13 @@ const HTTP_TIMEOUT_MS = 15_000
 const PASS_THROUGH = ['KEYSTONE_CACHE_DIR', 'KEYSTONE_NO_CACHE', 'KEYSTONE_READY_TIMEOUT', 'KEYSTONE_DEBUG']
 
 /** Instances not stopped yet, killed when the process exits (a crashed test must not leak servers). */
-const live = new Set()
-let exitHookInstalled = false
+// Same PID-reuse guard as stop.sh: only a process that is still this instance's server.
+const servers = serverRegistry({
+  isOurs: (cmdline, instance) => cmdline.includes('keystone_wsgi_app') && cmdline.includes(instance.stateDir),
+  signal: 'SIGTERM',
+  marker: '.keystone-test-instance',
+  keepStateVariable: 'KEYSTONE_KEEP_STATE'
+})
 
 /**
  * Starts a Keystone on 127.0.0.1 with the fixtures of fixtures.sh.
@@ -79,16 +84,14 @@ export async function startKeystone(options = {}) {
     accessLogPath: vars.KEYSTONE_ACCESS_LOG ?? join(vars.KEYSTONE_STATE_DIR, 'access.log'),
     /** @param {{ purge?: boolean }} [stopOptions] */
     async stop(stopOptions = {}) {
-      if (!live.has(instance)) return
-      live.delete(instance)
+      if (!servers.remove(instance)) return
       // KEYSTONE_KEEP_STATE=1 keeps the logs and db of every instance for a post-mortem.
       const purge = stopOptions.purge ?? process.env.KEYSTONE_KEEP_STATE !== '1'
       const stopped = await run('bash', purge ? [STOP_SH, '--purge'] : [STOP_SH], { ...env, KEYSTONE_STATE_DIR: instance.stateDir }, STOP_TIMEOUT_MS)
       if (stopped.code !== 0) throw new Error(`scripts/keystone/stop.sh failed:\n${tail(stopped.stderr)}`)
     }
   }
-  live.add(instance)
-  installExitHook()
+  servers.add(instance)
   return instance
 }
 
@@ -240,26 +243,4 @@ function parseJson(text) {
   } catch {
     return undefined
   }
-}
-
-function installExitHook() {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const instance of live) {
-      try {
-        // Same PID-reuse guard as stop.sh: only a process that is still this instance's server.
-        const cmdline = readFileSync(`/proc/${instance.pid}/cmdline`, 'utf8')
-        if (cmdline.includes('keystone_wsgi_app') && cmdline.includes(instance.stateDir)) {
-          process.kill(-instance.pid, 'SIGTERM')
-        }
-      } catch {
-        /* gone already */
-      }
-      // Only a dir start.sh created (it leaves this marker), as stop.sh --purge does.
-      if (process.env.KEYSTONE_KEEP_STATE !== '1' && existsSync(join(instance.stateDir, '.keystone-test-instance'))) {
-        rmSync(instance.stateDir, { recursive: true, force: true })
-      }
-    }
-  })
 }

@@ -14,12 +14,12 @@
 //       prints ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN export lines, serves until SIGINT/SIGTERM
 
 import { createHash, createPrivateKey, createSign, randomBytes, randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { run, tail } from '../lib/process.mjs'
+import { run, serverRegistry, tail } from '../lib/process.mjs'
 import { parseExports } from '../keystone/keystone.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -39,8 +39,16 @@ const PASS_THROUGH = ['OIDC_CACHE_DIR', 'OIDC_NO_CACHE', 'OIDC_READY_TIMEOUT', '
 export const KNOWN_IDS = Object.freeze({ 'acme/deploy': '7654321', acme: '1234567' })
 
 /** Instances not stopped yet, killed when the process exits. */
-const live = new Set()
-let exitHookInstalled = false
+// Same PID-reuse guard as stop.sh: only apache2 still running this instance's config.
+const servers = serverRegistry({
+  isOurs: (cmdline, instance) => {
+    const argv = cmdline.split('\0')
+    return argv[0] === '/usr/sbin/apache2' && argv[2] === join(instance.stateDir, 'apache', 'httpd.conf')
+  },
+  signal: 'SIGKILL',
+  marker: '.oidc-test-instance',
+  keepStateVariable: 'OIDC_KEEP_STATE'
+})
 
 /**
  * @param {import('./oidc.d.mts').StartFederatedKeystoneOptions} [options]
@@ -142,8 +150,7 @@ export async function startFederatedKeystone(options = {}) {
     },
     /** @param {{ purge?: boolean }} [stopOptions] */
     async stop(stopOptions = {}) {
-      if (!live.has(instance)) return
-      live.delete(instance)
+      if (!servers.remove(instance)) return
       const purge = stopOptions.purge ?? process.env.OIDC_KEEP_STATE !== '1'
       const stopped = await run(
         'bash',
@@ -154,8 +161,7 @@ export async function startFederatedKeystone(options = {}) {
       if (stopped.code !== 0) throw new Error(`scripts/oidc/stop.sh exited with ${stopped.code}:\n${tail(stopped.stderr)}`)
     }
   }
-  live.add(instance)
-  installExitHook()
+  servers.add(instance)
   return instance
 }
 
@@ -357,27 +363,6 @@ function stableId(name) {
 /** @param {string | Buffer} data */
 function b64url(data) {
   return Buffer.from(data).toString('base64url')
-}
-
-function installExitHook() {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const instance of live) {
-      try {
-        // Same PID-reuse guard as stop.sh: only apache2 still running this instance's config.
-        const cmdline = readFileSync(`/proc/${instance.pid}/cmdline`, 'utf8').split('\0')
-        if (cmdline[0] === '/usr/sbin/apache2' && cmdline[2] === join(instance.stateDir, 'apache', 'httpd.conf')) {
-          process.kill(-instance.pid, 'SIGKILL')
-        }
-      } catch {
-        /* gone already */
-      }
-      if (process.env.OIDC_KEEP_STATE !== '1' && existsSync(join(instance.stateDir, '.oidc-test-instance'))) {
-        rmSync(instance.stateDir, { recursive: true, force: true })
-      }
-    }
-  })
 }
 
 // --- CLI ---------------------------------------------------------------------------------------
