@@ -224,7 +224,7 @@ describe('the steps: @actions/core is loaded while Keystone works, and only when
     await runMain({ core: lazyCore(env, () => Promise.reject(new Error('Cannot find module ./143.index.js'))), env, timeoutMs: 5000 })
     expect(keystone.requests.map(request => request.method)).toEqual(['POST', 'DELETE'])
     expect(step.lines.filter(line => !line.startsWith('::add-mask::') && !line.startsWith('::debug::'))).toEqual([
-      'Revoked the token issued before the failure.',
+      'Revoked the token Keystone issued before the failure.',
       "::error::openstack-token hit an internal error (Cannot find module ./143.index.js); please report it with the step's debug log."
     ])
     expect(step.exitCode()).toBe(1)

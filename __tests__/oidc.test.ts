@@ -54,6 +54,8 @@ const UNSCOPED_TOKEN: Token = {
   value: UNSCOPED,
   issuedAt: new Date(),
   expiresAt: new Date(Date.now() + 3600_000),
+  validForMs: 3600_000,
+  receivedAt: new Date(),
   methods: ['openid'],
   user: {
     id: 'e7756176490cf143bb416b538923efcdf2770b676250730cb3763a6b3d618096',

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { runMain } from '../src/main-step.js'
 import { runPost } from '../src/post-step.js'
 import { githubStep, type StepRun } from './helpers/github.js'
-import { DOM2, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
+import { DOM2, JSON_HEADERS, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
 
 /**
  * One token for a whole run: a producer job seals it into `shared-token`, consumers open it with
@@ -34,6 +34,14 @@ async function job(inputs: Record<string, string>, env: Record<string, string> =
   steps.push(step)
   await runMain({ core: step.core, env })
   return step
+}
+
+/** Keystone's answer to the one GET of the shared token: the token as it stands, with Keystone's Date. */
+function keystoneSays(shape: Parameters<typeof tokenBody>[0]) {
+  return nock(KEYSTONE)
+    .get('/v3/auth/tokens?nocatalog')
+    .matchHeader('x-subject-token', TOKEN)
+    .reply(200, tokenBody(shape), { ...JSON_HEADERS, Date: new Date().toUTCString() })
 }
 
 async function produce(): Promise<string> {
@@ -132,10 +140,13 @@ test('min-validity: a consumer with credentials logs in itself when the shared t
     .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
   const sealed = producer.outputs()['shared-token']!
+  // This runner's clock says too soon; Keystone's clock, asked once, agrees.
+  const asked = keystoneSays({ expiresInMs: 30 * 60_000 })
   const own = nock(KEYSTONE)
     .post('/v3/auth/tokens?nocatalog')
     .reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
   const consumer = await job({ ...CREDENTIALS, 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
+  expect(asked.isDone()).toBe(true)
   expect(own.isDone()).toBe(true)
   expect(consumer.exitCode()).toBe(0)
   expect(consumer.lines.join('\n')).toMatch(/sooner than min-validity 2 h: logging in with this job's own credentials instead\./)
@@ -148,9 +159,40 @@ test('min-validity: without credentials, the consumer fails early', async () => 
     .post('/v3/auth/tokens?nocatalog')
     .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
+  const asked = keystoneSays({ expiresInMs: 30 * 60_000 })
   const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
+  expect(asked.isDone()).toBe(true)
   expect(consumer.exitCode()).toBe(1)
   expect(consumer.lines.find(l => l.startsWith('::error::'))).toMatch(/sooner than min-validity 2 h/)
+})
+
+test("min-validity: a runner clock that runs fast does not refuse a token Keystone's clock says is good", async () => {
+  nock(KEYSTONE)
+    .post('/v3/auth/tokens?nocatalog')
+    .reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
+  const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
+  // This runner is two hours ahead: by its clock, 1 h is left; Keystone's Date says 3 h.
+  const asked = keystoneSays({ expiresInMs: 3 * 3600_000 })
+  const step = githubStep({ revoke: 'true', 'export-env': 'true', 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
+  steps.push(step)
+  await runMain({ core: step.core, env: RUN, now: () => new Date(Date.now() + 2 * 3600_000) })
+  expect(asked.isDone()).toBe(true)
+  expect(step.exitCode()).toBe(0)
+  expect(step.exported().OS_TOKEN).toBe(TOKEN)
+  expect(step.lines).toContainEqual(expect.stringMatching(/^::warning::This runner's clock says the shared token expires too soon, Keystone's says it has 3 h left/))
+})
+
+test('the revoker asks Keystone even when its clock says the shared token has expired', async () => {
+  nock(KEYSTONE)
+    .post('/v3/auth/tokens?nocatalog')
+    .reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
+  const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
+  const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
+  const step = githubStep({ revoke: 'true', 'export-env': 'true', 'shared-token': sealed, 'share-key': KEY, 'revoke-shared': 'true' })
+  steps.push(step)
+  await runMain({ core: step.core, env: RUN, now: () => new Date(Date.now() + 2 * 3600_000) })
+  expect(revoked.isDone()).toBe(true)
+  expect(step.lines).toContain('Shared token revoked.')
 })
 
 test('min-validity on a login: a cloud whose tokens live shorter is reported, and the token revoked', async () => {

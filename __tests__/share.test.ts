@@ -37,7 +37,7 @@ const SECRETS = [TOKEN, KEY]
 
 let sealed: string
 beforeAll(() => {
-  sealed = sealSharedToken(PAYLOAD, KEY, RUN, NOW)
+  sealed = sealSharedToken(PAYLOAD, KEY, RUN)
 })
 
 /** Runs a call that must be refused; returns its UserError after checking it leaks nothing. */
@@ -104,12 +104,12 @@ describe('round trip', () => {
       scope: {},
       userId: 'u'
     }
-    expect(unseal(sealSharedToken(minimal, KEY, RUN, NOW))).toEqual(minimal)
+    expect(unseal(sealSharedToken(minimal, KEY, RUN))).toEqual(minimal)
   })
 
   test('a system-scoped token keeps its scope', () => {
     const system = { ...PAYLOAD, scope: { system: true } }
-    expect(unseal(sealSharedToken(system, KEY, RUN, NOW)).scope).toEqual({ system: true })
+    expect(unseal(sealSharedToken(system, KEY, RUN)).scope).toEqual({ system: true })
   })
 
   test('a later attempt of the same run opens it: "Re-run failed jobs" reuses the producer\'s output', () => {
@@ -118,7 +118,7 @@ describe('round trip', () => {
 
   test('without GITHUB_REPOSITORY_ID and GITHUB_RUN_ATTEMPT on either side', () => {
     const bare: ShareBinding = { repository: 'acme/deploy', runId: '987654321' }
-    expect(unseal(sealSharedToken(PAYLOAD, KEY, bare, NOW), { binding: bare })).toEqual(PAYLOAD)
+    expect(unseal(sealSharedToken(PAYLOAD, KEY, bare), { binding: bare })).toEqual(PAYLOAD)
   })
 
   test('surrounding whitespace (a pasted value, a trailing newline) is ignored', () => {
@@ -127,13 +127,13 @@ describe('round trip', () => {
 
   test('only the known fields are sealed: whatever else the caller holds stays out', () => {
     const withExtra = { ...PAYLOAD, password: 'user2-secret-Pa55', scope: { ...PAYLOAD.scope, catalog: ['x'] } } as SharedTokenPayload
-    const opened = unseal(sealSharedToken(withExtra, KEY, RUN, NOW))
+    const opened = unseal(sealSharedToken(withExtra, KEY, RUN))
     expect(opened).toEqual(PAYLOAD)
     expect(JSON.stringify(opened)).not.toContain('user2-secret-Pa55')
   })
 
   test('two seals of the same token differ (random salt and IV)', () => {
-    const again = sealSharedToken(PAYLOAD, KEY, RUN, NOW)
+    const again = sealSharedToken(PAYLOAD, KEY, RUN)
     expect(again).not.toBe(sealed)
     expect(again.split('.')[2]).not.toBe(sealed.split('.')[2])
     expect(again.split('.')[3]).not.toBe(sealed.split('.')[3])
@@ -173,7 +173,7 @@ describe('the envelope', () => {
       authUrl: `https://${'k'.repeat(200)}.example/v3`,
       scope: { projectId: 'i'.repeat(64), projectName: 'n'.repeat(64), projectDomainId: 'd'.repeat(64) }
     }
-    const envelope = sealSharedToken(big, KEY, RUN, NOW)
+    const envelope = sealSharedToken(big, KEY, RUN)
     expect(envelope.length).toBeLessThanOrEqual(MAX_SHARED_TOKEN_LENGTH)
     expect(unseal(envelope).token).toBe(big.token)
   })
@@ -187,7 +187,7 @@ describe('the envelope', () => {
       interface: 'i'.repeat(1024),
       userId: 'x'.repeat(1024)
     }
-    expect(refusal(() => sealSharedToken(huge, KEY, RUN, NOW)).message).toMatch(
+    expect(refusal(() => sealSharedToken(huge, KEY, RUN)).message).toMatch(
       /^The token and its details take \d+ bytes, more than the 12288 a shared token can carry: /
     )
   })
@@ -213,7 +213,7 @@ describe('a damaged envelope', () => {
 
   test('the clear binding rewritten to name this run does not open: it is authenticated', () => {
     const otherRun: ShareBinding = { ...RUN, runId: '111' }
-    const parts = sealSharedToken(PAYLOAD, KEY, otherRun, NOW).split('.')
+    const parts = sealSharedToken(PAYLOAD, KEY, otherRun).split('.')
     parts[1] = b64(JSON.stringify(['acme/deploy', '123456', '987654321', '1']))
     expect(refusal(() => unseal(parts.join('.'))).message).toMatch(/^The shared token does not open with this `share-key`/)
   })
@@ -305,14 +305,14 @@ describe('the key', () => {
   test('an empty key (a secret not set, or a fork) is refused on both sides', () => {
     const message =
       '`share-key` is empty: set it from a repository secret made with `openssl rand -base64 32` (workflows triggered from a fork get no secrets).'
-    expect(refusal(() => sealSharedToken(PAYLOAD, '', RUN, NOW)).message).toBe(message)
+    expect(refusal(() => sealSharedToken(PAYLOAD, '', RUN)).message).toBe(message)
     expect(refusal(() => unseal(sealed, { key: '' })).message).toBe(message)
   })
 
   test('a short key is refused on both sides, with how to make a good one', () => {
     const message = `\`share-key\` is shorter than ${MIN_SHARE_KEY_LENGTH} characters, too weak to protect a token that may be read by anyone who can see the run: set the secret to a random value such as the output of \`openssl rand -base64 32\`.`
     for (const weak of ['hunter2', 'x'.repeat(MIN_SHARE_KEY_LENGTH - 1), '🔑'.repeat(MIN_SHARE_KEY_LENGTH - 1)]) {
-      expect(refusal(() => sealSharedToken(PAYLOAD, weak, RUN, NOW), weak).message).toBe(message)
+      expect(refusal(() => sealSharedToken(PAYLOAD, weak, RUN), weak).message).toBe(message)
       expect(refusal(() => unseal(sealed, { key: weak }), weak).message).toBe(message)
     }
   })
@@ -321,7 +321,7 @@ describe('the key', () => {
     // 16 code points, 17 UTF-16 units: counted as a person counts what they typed.
     const key = 'mot de passe é🔑!'
     expect([...key]).toHaveLength(MIN_SHARE_KEY_LENGTH)
-    expect(unseal(sealSharedToken(PAYLOAD, key, RUN, NOW), { key })).toEqual(PAYLOAD)
+    expect(unseal(sealSharedToken(PAYLOAD, key, RUN), { key })).toEqual(PAYLOAD)
   })
 })
 
@@ -346,7 +346,7 @@ describe('another repository or run', () => {
   })
 
   test('outside a workflow run (no GITHUB_* variables) neither side works', () => {
-    expect(refusal(() => sealSharedToken(PAYLOAD, KEY, { repository: '', runId: '1' }, NOW)).message).toBe(
+    expect(refusal(() => sealSharedToken(PAYLOAD, KEY, { repository: '', runId: '1' })).message).toBe(
       'GITHUB_REPOSITORY is missing or not owner/repo: a shared token can only be sealed and opened inside a GitHub Actions workflow run, which sets it.'
     )
     expect(refusal(() => unseal(sealed, { binding: { repository: 'acme/deploy', runId: '' } })).message).toMatch(
@@ -379,17 +379,17 @@ describe('expiry', () => {
     expect(unseal(sealed, { minValidityMs: 2 * 3_600_000 })).toEqual(PAYLOAD)
   })
 
-  test('a token already expired is not sealed', () => {
-    expect(refusal(() => sealSharedToken(PAYLOAD, KEY, RUN, new Date('2026-08-21T22:00:01Z'))).message).toBe(
-      'The token to share expired at 2026-08-21T22:00:00Z, before it could be sealed (now 2026-08-21T22:00:01Z): check the clocks of the runner and Keystone.'
-    )
+  test('ignoreExpiry opens a token that this runner\'s clock says has expired (Keystone is asked instead)', () => {
+    const late = new Date('2026-08-21T22:00:01Z')
+    expect(refusal(() => unseal(sealed, { now: late })).message).toMatch(/^The shared token expired at/)
+    expect(unsealSharedToken(sealed, KEY, RUN, late, { ignoreExpiry: true })).toEqual(PAYLOAD)
   })
 
   test('an invalid payload handed to seal is a bug of the caller, not a UserError', () => {
     const bad = { ...PAYLOAD, expiresAt: 'soon' }
-    expect(() => sealSharedToken(bad, KEY, RUN, NOW)).toThrow(/invalid payload \(expiresAt\)/)
-    expect(() => sealSharedToken(bad, KEY, RUN, NOW)).not.toThrow(UserError)
-    expect(() => sealSharedToken({ ...PAYLOAD, token: 'has space' }, KEY, RUN, NOW)).toThrow(/invalid payload \(token\)/)
+    expect(() => sealSharedToken(bad, KEY, RUN)).toThrow(/invalid payload \(expiresAt\)/)
+    expect(() => sealSharedToken(bad, KEY, RUN)).not.toThrow(UserError)
+    expect(() => sealSharedToken({ ...PAYLOAD, token: 'has space' }, KEY, RUN)).toThrow(/invalid payload \(token\)/)
   })
 })
 
@@ -417,7 +417,7 @@ describe('properties', () => {
   test('random payloads round-trip, and the token never shows in the envelope', () => {
     fc.assert(
       fc.property(payload, p => {
-        const envelope = sealSharedToken(p, KEY, RUN, NOW)
+        const envelope = sealSharedToken(p, KEY, RUN)
         expect(envelope).toMatch(/^ost1(\.[A-Za-z0-9_-]+){5}$/)
         if (p.token.length >= 12) expect(envelope).not.toContain(p.token)
         expect(unseal(envelope)).toEqual(p)

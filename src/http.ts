@@ -33,6 +33,11 @@ export interface HttpOptions {
   insecure?: boolean
   /** Called once the request, body included, has been handed to the connection. */
   onSent?: () => void
+  /**
+   * Called with the status and headers as soon as they arrive, before the body: a login's token is
+   * in its headers, and the body that follows may still be cut short (reset, stalled, too large).
+   */
+  onHeaders?: (status: number, headers: http.IncomingHttpHeaders) => void
 }
 
 export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
@@ -100,6 +105,7 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
         headers: { 'User-Agent': USER_AGENT, ...request.headers }
       },
       response => {
+        options.onHeaders?.(response.statusCode ?? 0, response.headers)
         const chunks: Buffer[] = []
         let size = 0
         response.on('data', (chunk: Buffer) => {

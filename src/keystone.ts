@@ -1,6 +1,6 @@
 import { parseCatalog, type CatalogService } from './catalog.js'
 import { KeystoneError, oneLine, type KeystoneFailure } from './errors.js'
-import { NetworkError, send, type HttpRequest, type HttpResponse } from './http.js'
+import { NetworkError, send, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js'
 import { withRetries, type RetryRun } from './retry.js'
 import { parseKeystoneTime } from './time.js'
 
@@ -20,8 +20,17 @@ export interface NamedRef {
 export interface Token {
   /** The secret itself, from the `X-Subject-Token` header. */
   value: string
+  /** Keystone's times, on Keystone's clock. */
   issuedAt: Date
   expiresAt: Date
+  /**
+   * How long the token was still valid when the answer left Keystone, measured on Keystone's own
+   * clock (its `Date` header for a token read, `issued_at` for a new one): the runner's clock may be
+   * off, so no expiry decision compares it with expiresAt. See remainingMs.
+   */
+  validForMs: number
+  /** When the answer arrived, on the runner's clock: the start of validForMs for the runner. */
+  receivedAt: Date
   methods: string[]
   user: NamedRef & { domain?: NamedRef }
   project?: NamedRef & { domain?: NamedRef }
@@ -36,6 +45,11 @@ export interface Token {
 
 export type Revocation = 'revoked' | 'already-gone'
 
+/** What is left of a token's life at `now` (runner's clock), from what Keystone's clock said at receipt. */
+export function remainingMs(token: Pick<Token, 'validForMs' | 'receivedAt'>, now: Date): number {
+  return token.validForMs - Math.max(0, now.getTime() - token.receivedAt.getTime())
+}
+
 /** Turns a refusal into the sentence that names who refused, or leaves it to the generic one. */
 export type RefusalExplainer = (response: HttpResponse, url: string) => KeystoneError | undefined
 
@@ -49,12 +63,21 @@ export interface KeystoneOptions {
   insecure?: boolean
   /** Called each time a request has been sent: the step may use Keystone's time for its own work. */
   onRequestSent?: () => void
+  /** The runner's clock, for Token.receivedAt. */
+  now?: () => Date
 }
 
 /** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
 export const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
 
 export class Keystone {
+  /**
+   * Every token Keystone issued through this client (an X-Subject-Token in a 2xx answer to a login,
+   * even one whose body never arrived whole) that has not been revoked since. Whoever ends the step
+   * revokes what is left, or saves it for the post step: no token is forgotten half-way.
+   */
+  readonly outstanding = new Set<string>()
+
   constructor(
     /** The v3 base URL, e.g. `https://keystone.example.com/v3`. */
     readonly authUrl: string,
@@ -72,6 +95,14 @@ export class Keystone {
   }
 
   /**
+   * One revocation attempt for each outstanding token, no retries: what fails stays in
+   * `outstanding`, for the caller to save for the post step, which retries.
+   */
+  async revokeOutstanding(): Promise<void> {
+    for (const token of [...this.outstanding]) await this.revokeOnce(token).catch(() => undefined)
+  }
+
+  /**
    * The token's own document as Keystone has it: one GET with the token as its own credential,
    * with the catalog when asked. Undefined when Keystone no longer knows it (revoked, expired).
    * A job that received the token from another job uses it to check it, or to read its catalog.
@@ -82,10 +113,10 @@ export class Keystone {
 
   private async readOnce(token: string, catalog: boolean): Promise<Token | undefined> {
     const url = `${this.authUrl}/auth/tokens${catalog ? '' : '?nocatalog'}`
-    const response = await this.exchange('read the token', {
+    const response = await this.call('read the token', {
       method: 'GET',
       url,
-      headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
+      headers: selfAuthenticated(token)
     })
     if (response.status === 401 || response.status === 404) return undefined
     if (response.status !== 200) {
@@ -94,7 +125,19 @@ export class Keystone {
         statusFailure(response)
       )
     }
-    return { value: token, ...parseTokenBody(response, url) }
+    return { value: token, ...this.parseToken(response, url, 'read') }
+  }
+
+  /** The token document, with how long it was still valid by Keystone's clock when it arrived. */
+  private parseToken(response: HttpResponse, url: string, how: 'issued' | 'read'): Omit<Token, 'value'> {
+    const receivedAt = this.options.now?.() ?? new Date()
+    const document = parseTokenBody(response, url)
+    // A new token's issued_at is Keystone's time of the answer, to the microsecond; an older token
+    // read back has only the answer's Date header (to the second) for it.
+    const date = headerValue(response, 'date')
+    const keystoneNow = how === 'issued' ? document.issuedAt : date !== undefined ? new Date(date) : undefined
+    const reference = keystoneNow && !Number.isNaN(keystoneNow.getTime()) ? keystoneNow : receivedAt
+    return { ...document, validForMs: document.expiresAt.getTime() - reference.getTime(), receivedAt }
   }
 
   private retrying<T>(attempt: () => Promise<T>): Promise<T> {
@@ -103,7 +146,7 @@ export class Keystone {
 
   private async issueOnce(body: object, catalog: boolean): Promise<Token> {
     const url = `${this.authUrl}/auth/tokens${catalog ? '' : '?nocatalog'}`
-    const response = await this.exchange('issue a token', {
+    const response = await this.login('issue a token', {
       method: 'POST',
       url,
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -124,7 +167,7 @@ export class Keystone {
   }
 
   private async federatedLoginOnce(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
-    const response = await this.exchange('exchange the GitHub ID token', {
+    const response = await this.login('exchange the GitHub ID token', {
       method: 'POST',
       url,
       headers: { Authorization: `Bearer ${idToken}`, Accept: 'application/json' }
@@ -149,7 +192,7 @@ export class Keystone {
       )
     }
     try {
-      return { value, ...parseTokenBody(response, url) }
+      return { value, ...this.parseToken(response, url, 'issued') }
     } catch (error) {
       // Keystone did issue a token, only its document is unusable: it must not stay valid.
       await this.revokeOnce(value).catch(() => undefined)
@@ -159,38 +202,70 @@ export class Keystone {
 
   private async revokeOnce(token: string): Promise<Revocation> {
     const url = `${this.authUrl}/auth/tokens`
-    const response = await this.exchange('revoke the token', {
+    const response = await this.call('revoke the token', {
       method: 'DELETE',
       url,
-      headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' }
+      headers: selfAuthenticated(token)
     })
-    if (response.status === 204 || response.status === 200) return 'revoked'
+    if (response.status === 204 || response.status === 200) {
+      this.outstanding.delete(token)
+      return 'revoked'
+    }
     // Keystone answers 401 when the token that authenticates the call (itself) is already dead.
-    if (response.status === 401 || response.status === 404) return 'already-gone'
+    if (response.status === 401 || response.status === 404) {
+      this.outstanding.delete(token)
+      return 'already-gone'
+    }
     throw new KeystoneError(
       `Keystone answered ${statusText(response)} to the revocation at ${url}${keystoneMessage(response, ': ')}.`,
       statusFailure(response)
     )
   }
 
-  private async exchange(purpose: string, request: HttpRequest): Promise<HttpResponse> {
+  /** One HTTP exchange with Keystone; a network failure becomes a KeystoneError that says what to check. */
+  private async call(purpose: string, request: HttpRequest, onHeaders?: HttpOptions['onHeaders']): Promise<HttpResponse> {
     try {
       const { timeoutMs, ca, insecure, onRequestSent } = this.options
       return await send(request, {
         timeoutMs,
         ...(ca !== undefined && { ca }),
         ...(insecure && { insecure }),
-        ...(onRequestSent && { onSent: onRequestSent })
+        ...(onRequestSent && { onSent: onRequestSent }),
+        ...(onHeaders && { onHeaders })
       })
     } catch (error) {
       if (error instanceof NetworkError) throw networkFailure(error, purpose, request.url)
       throw error
     }
   }
+
+  /**
+   * A login: the token is recorded as outstanding as soon as its header arrives. If the rest of the
+   * answer then fails (reset, stalled past the deadline, over the size cap), the token is revoked
+   * before the error goes on to the retry policy, which would otherwise log in again and leave it.
+   */
+  private async login(purpose: string, request: HttpRequest): Promise<HttpResponse> {
+    let issued: string | undefined
+    try {
+      return await this.call(purpose, request, (status, headers) => {
+        const value = firstHeader(headers['x-subject-token'])
+        if ((status === 200 || status === 201) && value !== undefined && TOKEN_SHAPE.test(value)) {
+          issued = value
+          this.outstanding.add(value)
+        }
+      })
+    } catch (error) {
+      if (issued !== undefined) await this.revokeOnce(issued).catch(() => undefined)
+      throw error
+    }
+  }
 }
 
 function headerValue(response: HttpResponse, name: string): string | undefined {
-  const value = response.headers[name]
+  return firstHeader(response.headers[name])
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
@@ -271,7 +346,7 @@ function networkFailure(error: NetworkError, purpose: string, url: string): Keys
       return new KeystoneError(`${could}: the host name does not resolve; check auth-url for a typo.`, failure)
     case 'tls':
       return new KeystoneError(
-        `${could}: ${error.message}; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate file in the job's env.`,
+        `${could}: ${error.message}; for a private CA, give its certificate in the cacert input (PEM text or a file path), or set insecure: true to skip verification.`,
         failure
       )
     case 'timeout':
@@ -281,6 +356,15 @@ function networkFailure(error: NetworkError, purpose: string, url: string): Keys
     default:
       return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network.`, failure)
   }
+}
+
+/**
+ * Headers of a call that a token makes about itself. An application credential with access rules
+ * may only reach what its rules list, and Keystone then answers 404 to its own token unless the
+ * client says it understands access rules (keystonemiddleware sends the same header).
+ */
+function selfAuthenticated(token: string): Record<string, string> {
+  return { 'X-Auth-Token': token, 'X-Subject-Token': token, 'OpenStack-Identity-Access-Rules': '1.0', Accept: 'application/json' }
 }
 
 type Json = Record<string, unknown>
@@ -302,7 +386,7 @@ function refWithDomain(value: unknown): (NamedRef & { domain?: NamedRef }) | und
 }
 
 /** Reads the token document, refusing anything a real Keystone would not send. */
-function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value'> {
+function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value' | 'validForMs' | 'receivedAt'> {
   const invalid = (what: string): KeystoneError =>
     new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, {
       status: response.status

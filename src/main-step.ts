@@ -16,7 +16,7 @@ import { useTokenAsItIs } from './direct-use-step.js'
 import { tokenEnvironment } from './environment.js'
 import { KeystoneError } from './errors.js'
 import { nodeFiles } from './files.js'
-import type { Keystone, Token } from './keystone.js'
+import { remainingMs, type Keystone, type Token } from './keystone.js'
 import { keylessLogin } from './oidc.js'
 import { exportToken, setOutputs } from './outputs.js'
 import { slotDelay, type Pacing } from './pacing.js'
@@ -51,10 +51,10 @@ export async function runMain(context: StepContext): Promise<void> {
 
 /** Logs in with this job's credentials; as a producer, also seals the token for the other jobs. */
 async function issueToken(context: StepContext, source: ConfigSource, sharing: SharingSettings, masked: Set<string>): Promise<void> {
-  const { core, env, now = () => new Date() } = context
+  const { core, env, now = () => new Date(), signal } = context
   const files = context.files ?? nodeFiles(env)
   let keystone: Keystone | undefined
-  let issued: Token | undefined
+  let reach: KeystoneReach | undefined
   try {
     const file = await loadCredentialFile(source, files)
     if (file) {
@@ -67,6 +67,12 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     for (const line of config.overrides) core.info(line)
     for (const warning of configWarnings(config, env, file)) core.warning(warning)
     const tls = prepareTls(config.tls, files)
+    reach = {
+      authUrl: config.authUrl,
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      ...(tls.caFile !== undefined && { caFile: tls.caFile }),
+      ...(tls.insecure && { insecure: true })
+    }
 
     keystone = keystoneFor(config.authUrl, config.timing, context, tls, { loadCoreMeanwhile: true })
     if (config.pacing) await waitForSlot(context, config.pacing)
@@ -74,33 +80,36 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     // when later steps will use the token as it is, with its catalog.
     const direct = config.tokenUse === 'direct' && config.exportEnv
     const wantCatalog = config.region !== undefined || direct
-    issued = await logIn(context, keystone, config, wantCatalog)
+    const issued = await logIn(context, keystone, config, wantCatalog)
     core.setSecret(issued.value)
     await core.ready?.()
     const producer = sharing.key !== undefined && !sharing.sharedToken
-    // Saved at once: from here on, whatever happens, the post step can revoke it.
+    // Saved at once: from here on, whatever happens, the post step can revoke it (and anything a
+    // keyless login could not revoke on the way).
     const saved: SavedToken = {
+      ...reach,
       token: issued.value,
-      authUrl: config.authUrl,
+      others: [...keystone.outstanding].filter(token => token !== issued.value),
       expiresAt: issued.expiresAt.toISOString(),
-      revoke: config.revoke,
-      ...(tls.caFile !== undefined && { caFile: tls.caFile }),
-      ...(tls.insecure && { insecure: true })
+      revoke: config.revoke
     }
     saveToken(core, saved)
+    // Cancelled while the login was on the wire: the token is revoked below, before the process ends.
+    signal?.throwIfAborted()
 
-    checkIssuedToken(issued, config.scope, now())
-    checkMinValidity(issued, sharing, now())
+    checkIssuedToken(issued, config.scope)
+    checkMinValidity(issued, sharing)
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
     setOutputs(core, issued, config)
     if (producer) {
-      core.setOutput('shared-token', sealForOutput(issued, config, sharing, env, masked, now()))
+      signal?.throwIfAborted()
+      core.setOutput('shared-token', sealForOutput(issued, config, sharing, env, masked))
       // The other jobs of the run use it after this one ends: the revoker job revokes it.
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
     if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls))
     if (direct) useTokenAsItIs(core, issued, config, env, files)
-    core.info(summary(issued, config, now()))
+    core.info(issuedLine(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv && !direct) {
       core.warning(
@@ -109,10 +118,13 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     }
     await writeJobSummary(context, issued, config)
   } catch (error) {
-    if (issued && keystone) await revokeAfterFailure(core, keystone, issued.value)
+    if (keystone && reach && keystone.outstanding.size > 0) await revokeAfterFailure(core, keystone, reach, signal?.aborted === true)
     throw error
   }
 }
+
+/** How the post step reaches Keystone: the URL and the TLS trust, kept in its state, not in files. */
+type KeystoneReach = Pick<SavedToken, 'authUrl' | 'ca' | 'caFile' | 'insecure'>
 
 /** One login: a request body with the credentials, or the keyless exchange of a GitHub ID token. */
 function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, catalog: boolean): Promise<Token> {
@@ -128,9 +140,10 @@ function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, c
 }
 
 /** A Keystone whose tokens live shorter than the job needs is worth knowing before the job starts. */
-function checkMinValidity(token: Token, sharing: SharingSettings, now: Date): void {
+function checkMinValidity(token: Token, sharing: SharingSettings): void {
   if (sharing.minValidityMs === undefined) return
-  const left = token.expiresAt.getTime() - now.getTime()
+  // Keystone's clock: a runner's clock that is off must not refuse a good token, or pass a bad one.
+  const left = token.validForMs
   if (left < sharing.minValidityMs) {
     throw new KeystoneError(
       `Keystone's token expires at ${formatTime(token.expiresAt)}, in ${formatDuration(left)}, sooner than min-validity ${formatDuration(sharing.minValidityMs)}: this cloud's tokens live shorter than that, so split the job or lower min-validity.`
@@ -143,7 +156,7 @@ async function waitForSlot(context: StepContext, pacing: Pacing): Promise<void> 
   const delay = slotDelay(pacing)
   if (delay <= 0) return
   context.core.info(`Waiting ${formatSeconds(delay)} for this job's slot (job ${pacing.jobIndex + 1} of ${pacing.jobTotal} at ${pacing.rate.text}).`)
-  await (context.clock ?? realClock).sleep(delay)
+  await (context.clock ?? realClock).sleep(delay, context.signal)
 }
 
 function regionSource(config: ActionConfig): string {
@@ -177,26 +190,44 @@ async function writeJobSummary(context: StepContext, token: Token, config: Actio
   }
 }
 
-function summary(token: Token, config: ActionConfig, now: Date): string {
+/** The one log line that says what was issued, for whom, and for how long. */
+function issuedLine(token: Token, config: ActionConfig, now: Date): string {
   const user = shown(token.user)
   const userDomain = token.user.domain ? ` (domain ${shown(token.user.domain)})` : ''
   const via = token.applicationCredential ? ` through application credential ${shown(token.applicationCredential)}` : ''
   const exported = config.exportEnv ? 'exported as OS_TOKEN' : 'not exported (export-env: false)'
-  return `Issued a Keystone token for user ${user}${userDomain}${via}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now.getTime())}); ${exported}.`
+  return `Issued a Keystone token for user ${user}${userDomain}${via}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now))}); ${exported}.`
 }
 
-/** A token nobody will use must not stay valid for hours: revoke it before reporting the failure. */
-async function revokeAfterFailure(core: Core, keystone: Keystone, token: string): Promise<void> {
-  try {
-    await keystone.revoke(token)
-  } catch (error) {
-    core.warning(`Could not revoke the token issued before the failure (${(error as Error).message}); the post step tries again.`)
+/**
+ * A token nobody will use must not stay valid for hours: every token Keystone issued during this
+ * step is revoked before the failure is reported. They are saved for the post step first, because a
+ * cancelled job's process is killed a few seconds after the signal, maybe before Keystone answers.
+ */
+async function revokeAfterFailure(core: Core, keystone: Keystone, reach: KeystoneReach, cancelled: boolean): Promise<void> {
+  const tokens = [...keystone.outstanding]
+  const saved = await saveQuietly(core, () => saveToken(core, { ...reach, token: '', others: tokens, revoke: true }))
+  await keystone.revokeOutstanding()
+  const left = [...keystone.outstanding]
+  const why = cancelled ? 'the cancellation' : 'the failure'
+  const count = (n: number): string => (n === 1 ? 'the token' : `the ${n} tokens`)
+  if (left.length === 0) {
+    core.info(`Revoked ${count(tokens.length)} Keystone issued before ${why}.`)
+    if (saved) await saveQuietly(core, () => forgetToken(core))
     return
   }
-  core.info('Revoked the token issued before the failure.')
+  if (saved) await saveQuietly(core, () => saveToken(core, { ...reach, token: '', others: left, revoke: true }))
+  const next = saved ? 'the post step tries again' : 'it stays valid until it expires'
+  core.warning(`Could not revoke ${count(left.length)} Keystone issued before ${why}: ${next}.`)
+}
+
+/** State the runner may not take any more (the core failed to load): the failure itself is what counts. */
+async function saveQuietly(core: Core, save: () => void): Promise<boolean> {
   try {
-    forgetToken(core)
+    await core.ready?.()
+    save()
+    return true
   } catch {
-    // The state could not be written (nor, then, the token saved): the post step has nothing to do.
+    return false
   }
 }

@@ -1,4 +1,7 @@
+import { cancellationSignal } from './cancellation.js'
 import { lazyCore } from './lazy-core.js'
 import { runMain } from './main-step.js'
 
-await runMain({ core: lazyCore(process.env), env: process.env })
+// Listening before anything else runs: a cancelled job must not lose a token half-way.
+const signal = cancellationSignal()
+await runMain({ core: lazyCore(process.env), env: process.env, signal })

@@ -31,15 +31,32 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxWaitMs: 300_000, baseDelay
 
 export interface RetryClock {
   now(): number
-  sleep(ms: number): Promise<void>
+  /** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
   /** Uniform in [0, 1). */
   random(): number
 }
 
 export const realClock: RetryClock = {
   now: () => Date.now(),
-  sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => abortableSleep(ms, signal),
   random: () => Math.random()
+}
+
+/** A timer that a cancellation ends at once, so that a cancelled job sends no further request. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 /** The shortest wait between attempts, whatever Retry-After says. */
@@ -84,16 +101,20 @@ export interface RetryRun {
   clock: RetryClock
   /** One line per retry, for the step's log. */
   log(line: string): void
+  /** The job was cancelled: no attempt starts after it, and a back-off in progress ends at once. */
+  signal?: AbortSignal
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or the budget is spent. */
-export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log }: RetryRun): Promise<T> {
+export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log, signal }: RetryRun): Promise<T> {
   const started = clock.now()
   for (let attempts = 1; ; attempts++) {
+    signal?.throwIfAborted()
     try {
       return await attempt()
     } catch (error) {
       if (!isRetryable(error)) throw error
+      signal?.throwIfAborted()
       const failure = error as KeystoneError
       const elapsed = clock.now() - started
       const left = policy.maxWaitMs - elapsed
@@ -115,7 +136,7 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       }
       const why = asked !== undefined ? `, Retry-After ${formatSeconds(asked)} plus jitter` : ''
       log(`${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}).`)
-      await clock.sleep(wait)
+      await clock.sleep(wait, signal)
     }
   }
 }

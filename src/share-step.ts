@@ -5,9 +5,9 @@ import { tokenEnvironment } from './environment.js'
 import { UserError } from './errors.js'
 import { useTokenAsItIs } from './direct-use-step.js'
 import { nodeFiles, type StepFiles } from './files.js'
-import type { Keystone, Token } from './keystone.js'
+import { remainingMs, type Keystone, type Token } from './keystone.js'
 import { exportToken, setOutputs } from './outputs.js'
-import { SharedTokenTooOld, sealSharedToken, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from './share.js'
+import { sealSharedToken, SharedTokenTooOld, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from './share.js'
 import { saveToken } from './state.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { formatDuration, formatTime } from './time.js'
@@ -52,13 +52,19 @@ export function payloadOf(token: Token, config: Pick<ActionConfig, 'authUrl' | '
   }
 }
 
-/** The token as the main step would have received it from Keystone. */
-export function tokenOf(payload: SharedTokenPayload): Token {
+/**
+ * The token as the main step would have received it from Keystone. Without a request to Keystone,
+ * what is left of its life can only be read off this runner's clock.
+ */
+export function tokenOf(payload: SharedTokenPayload, now: Date): Token {
   const { scope } = payload
+  const expiresAt = new Date(payload.expiresAt)
   return {
     value: payload.token,
     issuedAt: new Date(payload.issuedAt),
-    expiresAt: new Date(payload.expiresAt),
+    expiresAt,
+    validForMs: expiresAt.getTime() - now.getTime(),
+    receivedAt: now,
     methods: payload.methods ?? [],
     user: { id: payload.userId },
     ...(scope.projectId && {
@@ -82,28 +88,40 @@ export function sealForOutput(
   config: ActionConfig,
   sharing: SharingSettings,
   env: Readonly<Record<string, string | undefined>>,
-  masked: ReadonlySet<string>,
-  now: Date
+  masked: ReadonlySet<string>
 ): string {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const sealed = sealSharedToken(payloadOf(token, config), sharing.key!, shareBinding(env), now)
+    const sealed = sealSharedToken(payloadOf(token, config), sharing.key!, shareBinding(env))
     if (![...masked].some(secret => sealed.includes(secret))) return sealed
   }
   throw new UserError('The shared token kept containing one of the masked secrets, so GitHub would drop the output: use a longer password or secret.')
 }
 
-export function openShared(sharing: SharingSettings, env: Readonly<Record<string, string | undefined>>, now: Date): SharedTokenPayload {
-  return unsealSharedToken(sharing.sharedToken!, sharing.key!, shareBinding(env), now, {
-    ...(sharing.minValidityMs !== undefined && { minValidityMs: sharing.minValidityMs })
-  })
+/**
+ * Opens the shared token. `tooOld` is this runner's clock saying it expires too soon; the runner's
+ * clock may run fast, so the caller asks Keystone before acting on it.
+ */
+export function openShared(
+  sharing: SharingSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  now: Date
+): { payload: SharedTokenPayload; tooOld?: SharedTokenTooOld } {
+  const open = (ignoreExpiry: boolean): SharedTokenPayload =>
+    unsealSharedToken(sharing.sharedToken!, sharing.key!, shareBinding(env), now, {
+      ...(sharing.minValidityMs !== undefined && { minValidityMs: sharing.minValidityMs }),
+      ignoreExpiry
+    })
+  try {
+    return { payload: open(false) }
+  } catch (error) {
+    if (!(error instanceof SharedTokenTooOld)) throw error
+    return { payload: open(true), tooOld: error }
+  }
 }
 
 /** The final job: revoke the shared token, once every consumer is done with it. */
-export async function revokeShared(core: Core, keystone: Keystone, payload: SharedTokenPayload, now: Date): Promise<void> {
-  if (new Date(payload.expiresAt).getTime() <= now.getTime()) {
-    core.info('The shared token has already expired: nothing to revoke.')
-    return
-  }
+export async function revokeShared(core: Core, keystone: Keystone, payload: SharedTokenPayload): Promise<void> {
+  // Asked of Keystone even when this runner's clock says the token has expired: the clock may be fast.
   const result = await keystone.revoke(payload.token)
   core.info(result === 'revoked' ? 'Shared token revoked.' : 'Shared token already revoked or expired: nothing to do.')
 }
@@ -115,42 +133,41 @@ export async function revokeShared(core: Core, keystone: Keystone, payload: Shar
 export async function useSharedToken(context: StepContext, source: ConfigSource, sharing: SharingSettings): Promise<boolean> {
   const { core, env, now = () => new Date() } = context
   const files = context.files ?? nodeFiles(env)
-  let payload: SharedTokenPayload
-  try {
-    payload = openShared(sharing, env, now())
-  } catch (error) {
-    if (!(error instanceof SharedTokenTooOld)) throw error
-    if (sharing.revokeShared) {
-      core.info('The shared token has already expired: nothing to revoke.')
-      return true
-    }
-    if (!(await hasCredentials(source, files))) throw error
-    core.info(`${error.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
-    return false
-  }
+  const { payload, tooOld } = openShared(sharing, env, now())
   core.setSecret(payload.token)
   // An application credential's token cannot be exchanged: direct use is its default here too.
   const settings = resolveJobSettings(source, payload.methods?.includes('application_credential') ? 'application-credential' : 'password')
   const tls = prepareTls(settings.tls, files)
   const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls, { loadCoreMeanwhile: !sharing.revokeShared })
   if (sharing.revokeShared) {
-    await revokeShared(core, keystone, payload, now())
+    await revokeShared(core, keystone, payload)
     return true
   }
   // Direct use needs the token's catalog, which the sealed payload does not carry (it can weigh
   // more than a job output should): one GET reads it, and checks the token on the way.
   const direct = settings.tokenUse === 'direct' && settings.exportEnv
-  let document: unknown
-  if (direct || sharing.validate) {
+  let token = tokenOf(payload, now())
+  if (direct || sharing.validate || tooOld) {
     const known = await keystone.read(payload.token, { catalog: direct })
+    // Keystone's clock, not this runner's, says how long it has left.
+    const left = known ? remainingMs(known, now()) : 0
+    if (tooOld && (left <= 0 || left < (sharing.minValidityMs ?? 0))) {
+      if (!(await hasCredentials(source, files))) throw tooOld
+      core.info(`${tooOld.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
+      return false
+    }
     if (!known) {
       throw new UserError(
         'The shared token is no longer valid at Keystone (revoked, or expired early): re-run all jobs of the workflow so the producer job issues a new one.'
       )
     }
-    document = direct ? known.document : undefined
+    if (tooOld) {
+      core.warning(
+        `This runner's clock says the shared token expires too soon, Keystone's says it has ${formatDuration(left)} left: the runner's clock is probably ahead; using the token.`
+      )
+    }
+    token = { ...token, validForMs: known.validForMs, receivedAt: known.receivedAt, ...(direct && { document: known.document }) }
   }
-  const token = { ...tokenOf(payload), ...(document !== undefined && { document }) }
   const config = {
     authUrl: payload.authUrl,
     ...settings,
@@ -171,7 +188,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   if (direct) useTokenAsItIs(core, token, config, context.env, files)
   const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(
-    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(token.expiresAt.getTime() - now().getTime())}); ${requests}.`
+    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now()))}); ${requests}.`
   )
   return true
 }

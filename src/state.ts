@@ -1,14 +1,21 @@
 /**
  * What the main step hands to the post step through GITHUB_STATE (the runner gives it back as
- * STATE_* variables, readable by the post step of this action only).
+ * STATE_* variables, readable by the post step of this very `uses:` step only: two logins in one
+ * job each have their own). It holds everything the post step needs to reach Keystone, and nothing
+ * that points at a file a later step may delete.
  */
 export interface SavedToken {
+  /** The token handed to later steps; '' when the login failed before there was one. */
   token: string
+  /** Tokens Keystone issued on the way that could not be revoked at once: always revoked. */
+  others?: string[]
   authUrl: string
-  /** ISO 8601. */
-  expiresAt: string
+  /** ISO 8601, on Keystone's clock: for the log only, never to decide whether to revoke. */
+  expiresAt?: string
+  /** Whether the post step revokes `token` (revoke: false, or a shared token, keep it). */
   revoke: boolean
-  /** The private CA's file, when there is one, and whether verification is off. */
+  /** The private CA's PEM itself; or, when too large to pass through state, its file. */
+  ca?: string
   caFile?: string
   insecure?: boolean
   /** Why the post step leaves it valid, when it does (default: revoke: false). */
@@ -22,40 +29,62 @@ export interface StateStore {
 
 const KEYS = {
   token: 'token',
+  others: 'other-tokens',
   authUrl: 'auth-url',
   expiresAt: 'expires-at',
   revoke: 'revoke',
+  ca: 'ca',
   caFile: 'ca-file',
   insecure: 'insecure',
   keptBecause: 'kept-because'
 } as const
 
+/**
+ * The runner hands state back as environment variables, and Linux refuses a single one over
+ * 128 KiB: a CA bundle above this size travels as its path instead.
+ */
+export const MAX_CA_IN_STATE = 64 * 1024
+
 export function saveToken(store: StateStore, saved: SavedToken): void {
   store.saveState(KEYS.authUrl, saved.authUrl)
-  store.saveState(KEYS.expiresAt, saved.expiresAt)
+  store.saveState(KEYS.expiresAt, saved.expiresAt ?? '')
   store.saveState(KEYS.revoke, String(saved.revoke))
-  if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
+  if (saved.ca !== undefined && saved.ca.length <= MAX_CA_IN_STATE) store.saveState(KEYS.ca, saved.ca)
+  else if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
   if (saved.insecure) store.saveState(KEYS.insecure, 'true')
   if (saved.keptBecause) store.saveState(KEYS.keptBecause, saved.keptBecause)
-  // The token last: a post step that sees it also sees where and until when it is valid.
+  // The tokens last: a post step that sees them also sees where and how to reach Keystone.
+  store.saveState(KEYS.others, (saved.others ?? []).join('\n'))
   store.saveState(KEYS.token, saved.token)
 }
 
-/** Marks the token as handled (revoked by the main step itself), so the post step leaves it. */
+/** Marks every token as handled (revoked by the main step itself), so the post step leaves them. */
 export function forgetToken(store: StateStore): void {
+  store.saveState(KEYS.others, '')
   store.saveState(KEYS.token, '')
 }
 
 export function loadToken(store: StateStore): SavedToken | undefined {
   const token = store.getState(KEYS.token)
-  if (!token) return undefined
+  const others = store
+    .getState(KEYS.others)
+    .split('\n')
+    .filter(other => other !== '')
+  if (!token && others.length === 0) return undefined
+  const read = (key: string): string | undefined => store.getState(key) || undefined
+  const expiresAt = read(KEYS.expiresAt)
+  const ca = read(KEYS.ca)
+  const caFile = read(KEYS.caFile)
+  const keptBecause = read(KEYS.keptBecause)
   return {
     token,
+    ...(others.length > 0 && { others }),
     authUrl: store.getState(KEYS.authUrl),
-    expiresAt: store.getState(KEYS.expiresAt),
+    ...(expiresAt && { expiresAt }),
     revoke: store.getState(KEYS.revoke) !== 'false',
-    ...(store.getState(KEYS.caFile) && { caFile: store.getState(KEYS.caFile) }),
+    ...(ca && { ca }),
+    ...(caFile && { caFile }),
     ...(store.getState(KEYS.insecure) === 'true' && { insecure: true }),
-    ...(store.getState(KEYS.keptBecause) && { keptBecause: store.getState(KEYS.keptBecause) })
+    ...(keptBecause && { keptBecause })
   }
 }

@@ -16,6 +16,8 @@ export interface StepContext {
   clock?: RetryClock
   /** Files read (clouds.yaml, a CA) and written (a CA given as text); default: the real ones. */
   files?: StepFiles
+  /** Aborted when the runner cancels the job (cancellation.ts): no new request starts after it. */
+  signal?: AbortSignal
 }
 
 /**
@@ -36,8 +38,10 @@ export function keystoneFor(
     retry: {
       policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs },
       clock: context.clock ?? realClock,
-      log: line => context.core.info(line)
+      log: line => context.core.info(line),
+      ...(context.signal && { signal: context.signal })
     },
+    ...(context.now && { now: context.now }),
     ...(tls.ca !== undefined && { ca: tls.ca }),
     ...(tls.insecure && { insecure: true }),
     ...(loadCoreMeanwhile && core.prepare && { onRequestSent: () => core.prepare?.() })

@@ -4,14 +4,15 @@ import { KeystoneError, type NamedRef, type Token } from './keystone.js'
 import { formatTime } from './time.js'
 
 /**
- * A token Keystone issued can still be one the job cannot use: already expired (a clock or server
- * problem), or scoped elsewhere than asked (a misconfigured cloud, or a proxy answering for it).
+ * A token Keystone issued can still be one the job cannot use: already expired (a server problem),
+ * or scoped elsewhere than asked (a misconfigured cloud, or a proxy answering for it).
  * Better to stop here than to let a later step fail with a confusing 401 or act on another project.
  */
-export function checkIssuedToken(token: Token, asked: Scope, now: Date): void {
-  if (token.expiresAt.getTime() <= now.getTime()) {
+export function checkIssuedToken(token: Token, asked: Scope): void {
+  // On Keystone's own clock: the runner's may be off, and a token that is good for Keystone is good.
+  if (token.validForMs <= 0) {
     throw new KeystoneError(
-      `Keystone issued a token that expired at ${formatTime(token.expiresAt)}, before it was received (now ${formatTime(now)}): check the clocks of the runner and Keystone.`
+      `Keystone issued a token that expires at ${formatTime(token.expiresAt)}, no later than its own time of issue (${formatTime(token.issuedAt)}): check the token expiration and the clock of Keystone's servers.`
     )
   }
   const mismatch = scopeMismatch(token, asked)
