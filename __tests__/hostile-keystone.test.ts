@@ -353,6 +353,104 @@ describe('main step: answers that never end or break off', () => {
   })
 })
 
+/**
+ * Keystone (or a proxy in front of it) sends 201 with X-Subject-Token, then the answer breaks off.
+ * The token exists and is valid: it is revoked before the next attempt and before the error, so
+ * that retries never leave a trail of live tokens. Each attempt gets a token of its own here, so
+ * the test can tell which ones were revoked, and when.
+ */
+describe('answers cut short after the token arrived: every token revoked, before each retry and before the error', () => {
+  const RETRIES = { 'max-wait': '1s' }
+  let issued: string[]
+  const nextToken = (): string => {
+    const token = `cut-short-token-${issued.length + 1}-${'x'.repeat(40)}`
+    issued.push(token)
+    return token
+  }
+  beforeEach(() => (issued = []))
+
+  /** Every token issued was revoked, each one before the next POST went out. */
+  function expectAllRevokedInOrder(server: KeystoneServer | RawKeystoneServer): void {
+    expect(issued.length).toBeGreaterThanOrEqual(2)
+    expect(revocations(server).sort()).toEqual([...issued].sort())
+    const order = server.requests.map(r => (r.method === 'POST' ? 'POST' : `DELETE ${String(r.headers['x-subject-token'])}`))
+    const posts = order.flatMap((request, at) => (request === 'POST' ? [at] : []))
+    issued.forEach((token, i) => {
+      const revokedAt = order.indexOf(`DELETE ${token}`)
+      expect(revokedAt).toBeGreaterThan(posts[i]!)
+      if (i + 1 < posts.length) expect(revokedAt).toBeLessThan(posts[i + 1]!)
+    })
+  }
+
+  test('a reset after the headers', async () => {
+    raw.onPost((_request, socket) => {
+      socket.write(
+        rawResponse(
+          '201 Created',
+          [
+            ['Content-Type', 'application/json'],
+            ['X-Subject-Token', nextToken()],
+            ['Content-Length', '5000']
+          ],
+          '{"token": {',
+          { contentLength: false }
+        )
+      )
+      setTimeout(() => socket.resetAndDestroy(), 20)
+    })
+    const result = await main(raw.authUrl, RETRIES)
+    expectOneError(result, /Gave up after \d+ attempts? .*the connection was reset/, 1000 + TIMEOUT + 2000)
+    expectAllRevokedInOrder(raw)
+    expect(result.run.state().token ?? '').toBe('')
+    expect(result.run.state()['other-tokens'] ?? '').toBe('')
+  })
+
+  test('a body that stalls past the deadline', async () => {
+    keystone.onPost((_request, response) => {
+      response.writeHead(201, { ...JSON_HEADERS, 'X-Subject-Token': nextToken() })
+      response.write('{"token": {')
+    })
+    const result = await main(keystone.authUrl, RETRIES)
+    expectOneError(result, /Gave up after \d+ attempts? .*no complete answer within 0\.4 s/, 1000 + 2 * TIMEOUT + 2000)
+    expectAllRevokedInOrder(keystone)
+  })
+
+  test('a body over the size cap, with no retry left: revoked before the error', async () => {
+    const chunk = Buffer.alloc(256 * 1024, 0x20)
+    keystone.onPost((_request, response) => {
+      response.writeHead(201, { ...JSON_HEADERS, 'X-Subject-Token': nextToken() })
+      const pump = (): void => {
+        while (!response.destroyed && response.write(chunk));
+        if (!response.destroyed) response.once('drain', pump)
+      }
+      pump()
+    })
+    expectOneError(await main(keystone.authUrl, {}, 10_000), /larger than 8388608 bytes/, 10_000)
+    expect(issued).toHaveLength(1)
+    expect(revocations(keystone)).toEqual(issued)
+  })
+
+  test('when that revocation fails too, the token is saved for the post step, which revokes it', async () => {
+    keystone.onPost((_request, response) => {
+      response.writeHead(201, { ...JSON_HEADERS, 'X-Subject-Token': nextToken() })
+      response.write('{"token": {')
+    })
+    keystone.onDelete(() => undefined)
+    const result = await main(keystone.authUrl)
+    expectOneError(result, /no complete answer within 0\.4 s/, 3 * TIMEOUT + 1500)
+    expect(commands(result.run, 'warning')).toEqual([
+      '::warning::Could not revoke the token Keystone issued before the failure: the post step tries again.'
+    ])
+    const state = result.run.state()
+    expect(state['other-tokens']).toBe(issued[0])
+    keystone.reset()
+    step = githubStep(ONE_ATTEMPT, state)
+    await runPost({ core: step.core, env: {}, timeoutMs: TIMEOUT })
+    expect(revocations(keystone)).toEqual(issued)
+    expect(step.lines).toContain('A token Keystone issued during a failed or cancelled login revoked.')
+  })
+})
+
 describe('main step: redirects are refused and credentials never follow them', () => {
   test.each([301, 302, 307, 308])('%i to another host (127.0.0.2)', async status => {
     keystone.onPost(answer(status, '', { Location: `${otherHost.authUrl}/auth/tokens?nocatalog` }))

@@ -72,8 +72,8 @@ export function validateToken(authUrl: string, authToken: string, subjectToken: 
 /** DELETE /v3/auth/tokens: 204 revoked, 401 auth token dead, 404 subject unknown/expired/revoked. */
 export function revokeToken(authUrl: string, authToken: string, subjectToken: string): Promise<number>
 
-/** Requests in the access log matching method (default POST) and a path prefix (default /v3/auth/tokens). */
-export function countRequests(accessLogPath: string, filter?: { method?: string; path?: string }): number
+/** Requests in the access log matching method (default POST), a path prefix (default /v3/auth/tokens) and, if given, the status. */
+export function countRequests(accessLogPath: string, filter?: { method?: string; path?: string; status?: number }): number
 
 /** Parses `export NAME='value'` lines as the scripts print them. */
 export function parseExports(text: string): Record<string, string>

@@ -155,16 +155,16 @@ export async function revokeToken(authUrl, authToken, subjectToken) {
  * Counts requests in a gunicorn access log (start.sh empties it once the server is ready).
  *
  * @param {string} accessLogPath
- * @param {{ method?: string, path?: string }} [filter]  default POST /v3/auth/tokens; path is a prefix
- *   of the request target, query string included
+ * @param {{ method?: string, path?: string, status?: number }} [filter]  default POST /v3/auth/tokens;
+ *   path is a prefix of the request target, query string included; status, when given, must match
  * @returns {number}
  */
 export function countRequests(accessLogPath, filter = {}) {
-  const { method = 'POST', path = '/v3/auth/tokens' } = filter
+  const { method = 'POST', path = '/v3/auth/tokens', status } = filter
   let count = 0
   for (const line of readFileSync(accessLogPath, 'utf8').split('\n')) {
-    const request = /"([A-Z]+) (\S+) HTTP\/[\d.]+"/.exec(line)
-    if (request && request[1] === method && request[2].startsWith(path)) count += 1
+    const request = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/.exec(line)
+    if (request && request[1] === method && request[2].startsWith(path) && (status === undefined || Number(request[3]) === status)) count += 1
   }
   return count
 }

@@ -1,0 +1,130 @@
+import { EventEmitter } from 'node:events'
+import { cancellationSignal, JobCancelled } from '../src/cancellation.js'
+import { runMain } from '../src/main-step.js'
+import { runPost } from '../src/post-step.js'
+import { abortableSleep } from '../src/retry.js'
+import { githubStep, type StepRun } from './helpers/github.js'
+import { envSnapshot, issueToken, startKeystone, type KeystoneServer } from './helpers/hostile-server.js'
+import { JSON_HEADERS, PROJ2, TOKEN, USER2 } from './helpers/keystone-fixtures.js'
+
+/**
+ * The runner cancels a job with SIGINT (then SIGTERM, then a kill). The main step stops sending
+ * requests at once, but a login already on the wire is allowed to finish, and the token it brings
+ * is saved for the post step and revoked. These tests abort the step's signal at chosen moments
+ * against a loopback Keystone stand-in and count what it issued and what was revoked.
+ */
+
+let keystone: KeystoneServer
+let step: StepRun | undefined
+let restoreEnv: () => void
+
+beforeAll(async () => (keystone = await startKeystone()))
+afterAll(() => keystone.close())
+beforeEach(() => (restoreEnv = envSnapshot()))
+afterEach(() => {
+  step?.restore()
+  step = undefined
+  restoreEnv()
+  keystone.reset()
+})
+
+const LOGIN = {
+  'user-id': USER2.id,
+  password: 'cancel-Pa55word',
+  'project-id': PROJ2.id,
+  revoke: 'true',
+  'export-env': 'true'
+}
+
+/** Runs the main step and cancels it `afterMs` after it starts, as the runner's SIGINT would. */
+async function cancelledMain(inputs: Record<string, string>, afterMs: number): Promise<StepRun> {
+  step = githubStep({ 'auth-url': keystone.authUrl, ...LOGIN, ...inputs })
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new JobCancelled('The job was cancelled (SIGINT) while the main step was running.')), afterMs)
+  await runMain({ core: step.core, env: {}, timeoutMs: 2000, signal: controller.signal })
+  clearTimeout(timer)
+  return step
+}
+
+async function postStep(state: Record<string, string>): Promise<StepRun> {
+  const post = githubStep({ 'max-wait': '0' }, state)
+  await runPost({ core: post.core, env: {}, timeoutMs: 2000 })
+  post.restore()
+  return post
+}
+
+const errors = (run: StepRun) => run.lines.filter(line => line.startsWith('::error::'))
+const revoked = () => keystone.received('DELETE').map(request => String(request.headers['x-subject-token']))
+
+test('SIGINT and SIGTERM abort the signal once, with a JobCancelled that names the signal', () => {
+  const emitter = new EventEmitter()
+  const signal = cancellationSignal(emitter)
+  expect(signal.aborted).toBe(false)
+  emitter.emit('SIGINT')
+  emitter.emit('SIGTERM')
+  expect(signal.aborted).toBe(true)
+  expect(signal.reason).toBeInstanceOf(JobCancelled)
+  expect((signal.reason as Error).message).toBe('The job was cancelled (SIGINT) while the main step was running.')
+})
+
+test('a sleep ends at once when the signal is aborted', async () => {
+  const controller = new AbortController()
+  const started = Date.now()
+  const sleeping = abortableSleep(60_000, controller.signal)
+  controller.abort(new JobCancelled('stop'))
+  await expect(sleeping).rejects.toThrow('stop')
+  expect(Date.now() - started).toBeLessThan(1000)
+})
+
+test('cancelled while waiting for its pacing slot: no request at all, one clear error', async () => {
+  const run = await cancelledMain({ 'job-index': '5', 'job-total': '10', 'rate-limit': '1/min' }, 50)
+  expect(keystone.requests).toEqual([])
+  expect(errors(run)).toEqual(['::error::The job was cancelled (SIGINT) while the main step was running.'])
+  expect(run.state().token ?? '').toBe('')
+})
+
+test('cancelled during a retry back-off: the back-off ends at once and no further request is sent', async () => {
+  keystone.onPost((_request, response) => response.writeHead(503, { 'Retry-After': '30' }).end())
+  const started = Date.now()
+  const run = await cancelledMain({ 'max-wait': '60s' }, 200)
+  expect(Date.now() - started).toBeLessThan(2000)
+  expect(keystone.received('POST')).toHaveLength(1)
+  expect(errors(run)).toEqual(['::error::The job was cancelled (SIGINT) while the main step was running.'])
+})
+
+test('cancelled while the login is on the wire: the login finishes, its token is saved, then revoked at once', async () => {
+  keystone.onPost((request, response) => setTimeout(() => issueToken(request, response), 300))
+  const run = await cancelledMain({}, 100)
+  expect(keystone.received('POST')).toHaveLength(1)
+  expect(revoked()).toEqual([TOKEN])
+  expect(run.lines).toContain('Revoked the token Keystone issued before the cancellation.')
+  expect(errors(run)).toEqual(['::error::The job was cancelled (SIGINT) while the main step was running.'])
+  expect(run.exported()).toEqual({})
+  // Revoked by the main step: the post step has nothing left to do.
+  expect(run.state().token).toBe('')
+  expect(run.state()['other-tokens']).toBe('')
+  const post = await postStep(run.state())
+  expect(post.lines).toEqual(['No token to revoke: the main step did not issue one, or already revoked it.'])
+})
+
+test('cancelled while the login is on the wire and Keystone does not take the revocation: the post step does', async () => {
+  keystone.onPost((request, response) => setTimeout(() => issueToken(request, response), 300))
+  keystone.onDelete((_request, response) => response.writeHead(503, JSON_HEADERS).end('{}'))
+  const run = await cancelledMain({}, 100)
+  expect(run.lines).toContain('::warning::Could not revoke the token Keystone issued before the cancellation: the post step tries again.')
+  expect(run.state()['other-tokens']).toBe(TOKEN)
+  keystone.reset()
+  const post = await postStep(run.state())
+  expect(revoked()).toEqual([TOKEN])
+  expect(post.lines).toContain('A token Keystone issued during a failed or cancelled login revoked.')
+})
+
+test('cancelled after the token was handed to later steps: the main step ends normally, the post step revokes', async () => {
+  const run = await cancelledMain({}, 1500)
+  expect(errors(run)).toEqual([])
+  expect(run.exported().OS_TOKEN).toBe(TOKEN)
+  expect(run.state().token).toBe(TOKEN)
+  const post = await postStep(run.state())
+  expect(revoked()).toEqual([TOKEN])
+  expect(post.lines).toContain('Token revoked.')
+})
