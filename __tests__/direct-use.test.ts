@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { catalogEndpoints } from '../src/catalog.js'
 import { directUseSetup, DirectUseError, prependPath, writeSetupFiles, type DirectUseInput, type SetupFs } from '../src/direct-use.js'
-import { renderKeyringShim, SHIM_MARKER } from '../src/direct-use/keyring-shim.js'
+import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from '../src/direct-use/keyring-shim.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'
 
@@ -53,26 +54,52 @@ function defaultCatalog(): unknown[] {
   ]
 }
 
+const RECEIVED_AT = new Date('2029-12-31T23:00:01Z')
+
 function input(overrides: Partial<DirectUseInput> = {}): DirectUseInput {
-  return { token: 'gAAAAAtoken', tokenBody: tokenBody(), authUrl: 'https://keystone.example/v3', runnerTemp: '/home/runner/work/_temp', ...overrides }
+  return {
+    token: 'gAAAAAtoken',
+    receivedAt: RECEIVED_AT,
+    validForMs: 3600_000,
+    tokenBody: tokenBody(),
+    authUrl: 'https://keystone.example/v3',
+    runnerTemp: '/home/runner/work/_temp',
+    ...overrides
+  }
 }
+
+/** sha256('gAAAAAtoken'): the state file's name, so that no token is in a name. */
+const STATE_NAME = `${createHash('sha256').update('gAAAAAtoken').digest('hex')}.json`
 
 describe('directUseSetup: files', () => {
   test('writes the token state, the keyring shim, its marker and the secure file under RUNNER_TEMP/openstack-token', () => {
     const setup = directUseSetup(input())
-    expect(setup.directory).toBe('/home/runner/work/_temp/openstack-token')
+    expect(tokenStateFileName('gAAAAAtoken')).toBe(STATE_NAME)
     expect(setup.files.map(f => [f.path, f.mode.toString(8)])).toEqual([
-      ['/home/runner/work/_temp/openstack-token/token-state.json', '600'],
+      [`/home/runner/work/_temp/openstack-token/tokens/${STATE_NAME}`, '600'],
       ['/home/runner/work/_temp/openstack-token/python/keyring.py', '644'],
       [`/home/runner/work/_temp/openstack-token/python/${SHIM_MARKER}`, '644'],
       ['/home/runner/work/_temp/openstack-token/secure.json', '644']
     ])
   })
 
-  test("the state is keystoneauth's get_auth_state() format: the token and the body as Keystone sent it", () => {
+  test("the state is keystoneauth's get_auth_state() format, plus where to ask Keystone and the token's life on the runner's clock", () => {
     const body = tokenBody()
     const state = JSON.parse(directUseSetup(input({ tokenBody: body })).files[0]!.content)
-    expect(state).toEqual({ auth_token: 'gAAAAAtoken', body })
+    expect(state).toEqual({
+      auth_token: 'gAAAAAtoken',
+      body,
+      auth_url: 'https://keystone.example/v3',
+      received_at: RECEIVED_AT.getTime() / 1000,
+      valid_for: 3600
+    })
+  })
+
+  test('two logins in one job write two state files, and the same shim for both', () => {
+    const first = directUseSetup(input())
+    const second = directUseSetup(input({ token: 'gAAAAAsecond' }))
+    expect(first.files[0]!.path).not.toBe(second.files[0]!.path)
+    expect(first.files.slice(1)).toEqual(second.files.slice(1))
   })
 
   test('the secure file turns on the auth cache and nothing else', () => {
@@ -80,18 +107,18 @@ describe('directUseSetup: files', () => {
     expect(JSON.parse(secure.content)).toEqual({ cache: { auth: true } })
   })
 
-  test('the shim reads the state file of this setup; only the state file holds the token', () => {
+  test('the shim reads the state directory of this setup; only the state file holds the token', () => {
     const setup = directUseSetup(input())
     const shim = setup.files.find(f => f.path.endsWith('keyring.py'))!
-    expect(shim.content).toContain('_STATE_FILE = "/home/runner/work/_temp/openstack-token/token-state.json"')
+    expect(shim.content).toContain('_STATE_DIR = "/home/runner/work/_temp/openstack-token/tokens"')
     for (const file of setup.files.slice(1)) expect(file.content).not.toContain('gAAAAAtoken')
   })
 
   test('Windows paths', () => {
     const setup = directUseSetup(input({ runnerTemp: 'D:\\a\\_temp', platform: 'win32', env: { PYTHONPATH: 'C:\\lib;D:\\x' } }))
-    expect(setup.files[0]!.path).toBe('D:\\a\\_temp\\openstack-token\\token-state.json')
+    expect(setup.files[0]!.path).toBe(`D:\\a\\_temp\\openstack-token\\tokens\\${STATE_NAME}`)
     expect(setup.env.PYTHONPATH).toBe('D:\\a\\_temp\\openstack-token\\python;C:\\lib;D:\\x')
-    expect(setup.files[1]!.content).toContain('_STATE_FILE = "D:\\\\a\\\\_temp\\\\openstack-token\\\\token-state.json"')
+    expect(setup.files[1]!.content).toContain('_STATE_DIR = "D:\\\\a\\\\_temp\\\\openstack-token\\\\tokens"')
   })
 })
 
@@ -227,14 +254,15 @@ describe('writeSetupFiles', () => {
     try {
       const setup = directUseSetup(input({ runnerTemp: dir }))
       writeFileSync(join(dir, 'pre'), '')
-      mkdirSync(setup.directory, { mode: 0o755 })
+      const directory = join(dir, 'openstack-token')
+      mkdirSync(join(directory, 'tokens'), { recursive: true, mode: 0o755 })
       writeFileSync(setup.files[0]!.path, 'old', { mode: 0o644 })
       writeSetupFiles(setup.files, fs)
       for (const file of setup.files) {
         expect(readFileSync(file.path, 'utf8')).toBe(file.content)
         expect(statSync(file.path).mode & 0o777).toBe(file.mode)
       }
-      expect(statSync(join(setup.directory, 'python')).mode & 0o777).toBe(0o700)
+      expect(statSync(join(directory, 'python')).mode & 0o777).toBe(0o700)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -281,7 +309,7 @@ class CloudRegion:
         return keyring.get_password('openstacksdk', self._auth.get_cache_id())
 `
 
-/** A stand-in for an installed keyring package: remembers what it was asked. */
+/** A stand-in for an installed keyring package: remembers what it was asked; has a command line. */
 const FAKE_REAL_KEYRING = `
 calls = []
 def get_password(service, username):
@@ -289,19 +317,26 @@ def get_password(service, username):
     return 'real:' + service
 def set_password(service, username, password):
     calls.append(('set', service, username, password))
+def delete_password(service, username):
+    calls.append(('delete', service, username))
+`
+const FAKE_REAL_KEYRING_MAIN = `
+import sys
+print('real keyring cli', sys.argv[1:])
 `
 
 withPython('the keyring shim (python3)', () => {
   let dir: string
   let shimDir: string
-  let stateFile: string
+  let statesDir: string
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'keyring-shim-'))
     shimDir = join(dir, 'shim')
-    stateFile = join(dir, 'state "quoted" é.json')
+    statesDir = join(dir, 'states "quoted" é')
     mkdirSync(shimDir)
-    writeFileSync(join(shimDir, 'keyring.py'), renderKeyringShim(stateFile))
+    mkdirSync(statesDir)
+    writeFileSync(join(shimDir, 'keyring.py'), renderKeyringShim(statesDir))
     writeFileSync(join(shimDir, SHIM_MARKER), '')
     mkdirSync(join(dir, 'sdk', 'openstack', 'config'), { recursive: true })
     writeFileSync(join(dir, 'sdk', 'openstack', '__init__.py'), '')
@@ -309,11 +344,22 @@ withPython('the keyring shim (python3)', () => {
     writeFileSync(join(dir, 'sdk', 'openstack', 'config', 'cloud_region.py'), FAKE_CLOUD_REGION)
     mkdirSync(join(dir, 'real', 'keyring'), { recursive: true })
     writeFileSync(join(dir, 'real', 'keyring', '__init__.py'), FAKE_REAL_KEYRING)
+    writeFileSync(join(dir, 'real', 'keyring', '__main__.py'), FAKE_REAL_KEYRING_MAIN)
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  beforeEach(() => {
+    rmSync(statesDir, { recursive: true, force: true })
+    mkdirSync(statesDir)
+  })
 
-  function writeState(expiresAt = '2999-01-01T00:00:00.000000Z', token = 'gAAAAAours'): void {
-    writeFileSync(stateFile, JSON.stringify({ auth_token: token, body: tokenBody([], { expires_at: expiresAt }) }))
+  /**
+   * A token's state as the action writes it: `validFor` seconds left by Keystone's clock when it
+   * arrived `age` seconds ago on this runner's clock; expires_at is only for the messages.
+   */
+  function writeState({ token = 'gAAAAAours', validFor = 3600, age = 0, expiresAt = '2999-01-01T00:00:00.000000Z', project = PROJECT } = {}): void {
+    const body = tokenBody([], { expires_at: expiresAt, project: { id: project, name: 'proj2', domain: { id: 'd2', name: 'dom2' } } })
+    const state = { auth_token: token, body, auth_url: 'http://127.0.0.1:9/v3', received_at: Date.now() / 1000 - age, valid_for: validFor }
+    writeFileSync(join(statesDir, tokenStateFileName(token)), JSON.stringify(state))
   }
 
   /** Runs `code` in an isolated python3 (-I -S) whose sys.path is: shim, sdk, [real keyring]. */
@@ -346,10 +392,12 @@ for plugin in [c.V3Token('gAAAAAours', project_id='${PROJECT}'), c.GenericToken(
     expect(result.stdout.split('\n')).toEqual(['gAAAAAours False', 'gAAAAAours False', 'gAAAAAours False'])
   })
 
-  test.each([false, true])('says nothing for another token, another scope, a trust, or a plugin it cannot see (real keyring: %s)', realKeyring => {
-    writeState()
-    const result = python(
-      `
+  test.each([false, true])(
+    'leaves another token, another scope, a trust, or a plugin it cannot see to the real keyring, if any (real keyring: %s)',
+    realKeyring => {
+      writeState()
+      const result = python(
+        `
 from openstack.config import cloud_region as c
 keyring = c.keyring
 for plugin in [c.V3Token('gAAAAAother'), c.V3Token('gAAAAAours', project_id='another'), c.V3Token('gAAAAAours', domain_id='d2'),
@@ -357,14 +405,16 @@ for plugin in [c.V3Token('gAAAAAother'), c.V3Token('gAAAAAours', project_id='ano
     print(c.CloudRegion(plugin).load_auth_from_cache(), plugin.reauthenticate)
 print(keyring.get_password('openstacksdk', 'direct call, no plugin'))
 `,
-      { realKeyring }
-    )
-    expect(result.stderr).toBe('')
-    expect(result.stdout.split('\n')).toEqual([...Array(5).fill('None True'), 'None'])
-  })
+        { realKeyring }
+      )
+      expect(result.stderr).toBe('')
+      const notOurs = realKeyring ? 'real:openstacksdk' : 'None'
+      expect(result.stdout.split('\n')).toEqual([...Array(5).fill(`${notOurs} True`), notOurs])
+    }
+  )
 
   test('an expired token: no answer, one line on stderr', () => {
-    writeState('2001-01-01T00:00:00.000000Z')
+    writeState({ validFor: 3600, age: 3601, expiresAt: '2001-01-01T00:00:00.000000Z' })
     const result = python(
       `
 from openstack.config import cloud_region as c
@@ -378,29 +428,81 @@ print(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache(), c.CloudRegi
     )
   })
 
+  test("a runner clock far from Keystone's does not refuse a valid token: its life is counted from its arrival", () => {
+    // expires_at is long past by any clock, but the token arrived a minute ago with an hour left.
+    writeState({ validFor: 3600, age: 60, expiresAt: '2001-01-01T00:00:00.000000Z' })
+    const result = python(
+      `from openstack.config import cloud_region as c\nimport json\nprint(json.loads(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache())['auth_token'])`,
+      { realKeyring: false }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toBe('gAAAAAours')
+  })
+
+  test('two logins in one job: each token gets its own state, whichever the command holds', () => {
+    writeState({ token: 'gAAAAAfirst', project: 'project-a' })
+    writeState({ token: 'gAAAAAsecond', project: 'project-b' })
+    const result = python(
+      `
+import json
+from openstack.config import cloud_region as c
+for token in ['gAAAAAfirst', 'gAAAAAsecond']:
+    state = json.loads(c.CloudRegion(c.V3Token(token)).load_auth_from_cache())
+    print(state['auth_token'], state['body']['token']['project']['id'])
+`,
+      { realKeyring: false }
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.split('\n')).toEqual(['gAAAAAfirst project-a', 'gAAAAAsecond project-b'])
+  })
+
   test('no state file: no answer', () => {
-    rmSync(stateFile, { force: true })
     const result = python(`from openstack.config import cloud_region as c\nprint(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache())`, {
       realKeyring: false
     })
     expect(result.stdout).toBe('None')
   })
 
-  test('with the real keyring installed: other tools get the real package; only the openstacksdk service is intercepted, and nothing is saved', () => {
+  test('with the real keyring installed: other tools get the real package; only the key it answered is intercepted, and its state is never saved', () => {
     writeState()
     const result = python(
       `
+from openstack.config import cloud_region as c
 import keyring
 print(keyring.__file__.endswith('/real/keyring/__init__.py'))
 print(keyring.get_password('pypi', 'me'))
 keyring.set_password('pypi', 'me', 'secret')
+print(c.CloudRegion(c.V3Token('gAAAAAours')).load_auth_from_cache() is not None)
 keyring.set_password('openstacksdk', 'cache-id', 'state')
+keyring.delete_password('openstacksdk', 'cache-id')
+# Another cloud's auth cache, in the same process: the user's keyring keeps it.
+print(keyring.get_password('openstacksdk', 'other-cloud'))
+keyring.set_password('openstacksdk', 'other-cloud', 'their state')
+keyring.delete_password('openstacksdk', 'other-cloud')
 print(keyring.calls)
 `,
       { realKeyring: true }
     )
     expect(result.stderr).toBe('')
-    expect(result.stdout.split('\n')).toEqual(['True', 'real:pypi', "[('get', 'pypi', 'me'), ('set', 'pypi', 'me', 'secret')]"])
+    expect(result.stdout.split('\n')).toEqual([
+      'True',
+      'real:pypi',
+      'True',
+      'real:openstacksdk',
+      "[('get', 'pypi', 'me'), ('set', 'pypi', 'me', 'secret'), ('get', 'openstacksdk', 'other-cloud'), ('set', 'openstacksdk', 'other-cloud', 'their state'), ('delete', 'openstacksdk', 'other-cloud')]"
+    ])
+  })
+
+  test("python3 -m keyring runs the real package's command line, or fails as if the shim were not there", () => {
+    const run = (realKeyring: boolean) => {
+      const path = [shimDir, ...(realKeyring ? [join(dir, 'real')] : [])].join(':')
+      const result = spawnSync(PYTHON!, ['-S', '-m', 'keyring', '--list-backends'], { encoding: 'utf8', timeout: 20_000, env: { PYTHONPATH: path } })
+      return { stdout: result.stdout.trim(), stderr: result.stderr.trim(), status: result.status }
+    }
+    expect(run(true)).toEqual({ stdout: "real keyring cli ['--list-backends']", stderr: '', status: 0 })
+    const absent = run(false)
+    expect(absent.status).toBe(1)
+    expect(absent.stderr).toMatch(/: No module named keyring$/)
   })
 
   test('without the real keyring: an importer other than openstacksdk gets the usual ImportError, openstacksdk gets the stand-in', () => {
@@ -423,7 +525,7 @@ print(cloud_region.keyring.__name__, cloud_region.keyring.set_password('openstac
   test('two shim directories on the path (two runs of the action) do not load each other forever', () => {
     const second = join(dir, 'shim2')
     mkdirSync(second, { recursive: true })
-    writeFileSync(join(second, 'keyring.py'), renderKeyringShim(stateFile))
+    writeFileSync(join(second, 'keyring.py'), renderKeyringShim(statesDir))
     writeFileSync(join(second, SHIM_MARKER), '')
     writeState()
     const result = spawnSync(

@@ -2,6 +2,7 @@ import nock from 'nock'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { tokenStateFileName } from '../src/direct-use/keyring-shim.js'
 import { runMain } from '../src/main-step.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
@@ -114,7 +115,13 @@ describe('a password login from the job env (bare uses:)', () => {
   test('saves what the post step needs', async () => {
     issues()
     const run = await main({ revoke: 'false' }, JOB_ENV)
-    expect(run.state()).toEqual({ token: TOKEN, 'other-tokens': '', 'auth-url': AUTH_URL, 'expires-at': run.outputs()['expires-at'], revoke: 'false' })
+    expect(run.state()).toEqual({
+      token: TOKEN,
+      'other-tokens': '',
+      'auth-url': AUTH_URL,
+      'expires-at': run.outputs()['expires-at'],
+      revoke: 'false'
+    })
   })
 
   test('masks the password and the token before any other line, and prints neither', async () => {
@@ -237,7 +244,7 @@ describe('token-use: direct', () => {
       PYTHONPATH: `${dir}/python:/opt/lib`,
       OS_CLIENT_SECURE_FILE: `${dir}/secure.json`
     })
-    const state = path.join(dir, 'token-state.json')
+    const state = path.join(dir, 'tokens', tokenStateFileName(TOKEN))
     expect(fs.statSync(state).mode & 0o777).toBe(0o600)
     expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth_token: TOKEN, body: { token: { catalog: expect.any(Array) } } })
     expect(fs.readFileSync(path.join(dir, 'python', 'keyring.py'), 'utf8')).toContain('openstacksdk')

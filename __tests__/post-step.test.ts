@@ -106,14 +106,18 @@ test("a token the runner's clock says has expired is still revoked: the clock ma
 })
 
 test('an expired token costs a quiet 404', async () => {
-  nock(KEYSTONE).delete('/v3/auth/tokens').reply(404, keystoneError(404, 'Not Found', 'Could not find token'), JSON_HEADERS)
+  nock(KEYSTONE)
+    .delete('/v3/auth/tokens')
+    .reply(404, keystoneError(404, 'Not Found', 'Could not find token'), JSON_HEADERS)
   const run = await post(saved({ 'expires-at': new Date(Date.now() - 1000).toISOString() }))
   expect(infoLines(run)).toEqual(['Token already revoked or expired: nothing to do.'])
   expect(run.exitCode()).toBe(0)
 })
 
 test('tokens left over by a failed or cancelled login are revoked, whatever revoke says of the main one', async () => {
-  const revoked = ['left-over-1', 'left-over-2'].map(token => nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', token).reply(204))
+  const revoked = ['left-over-1', 'left-over-2'].map(token =>
+    nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', token).reply(204)
+  )
   const run = await post(saved({ token: '', 'other-tokens': 'left-over-1\nleft-over-2', revoke: 'false' }))
   for (const scope of revoked) expect(scope.isDone()).toBe(true)
   expect(infoLines(run)).toEqual([

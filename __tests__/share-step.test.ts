@@ -179,7 +179,9 @@ test("min-validity: a runner clock that runs fast does not refuse a token Keysto
   expect(asked.isDone()).toBe(true)
   expect(step.exitCode()).toBe(0)
   expect(step.exported().OS_TOKEN).toBe(TOKEN)
-  expect(step.lines).toContainEqual(expect.stringMatching(/^::warning::This runner's clock says the shared token expires too soon, Keystone's says it has 3 h left/))
+  expect(step.lines).toContainEqual(
+    expect.stringMatching(/^::warning::This runner's clock says the shared token expires too soon, Keystone's says it has 3 h left/)
+  )
 })
 
 test('the revoker asks Keystone even when its clock says the shared token has expired', async () => {

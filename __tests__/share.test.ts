@@ -379,7 +379,7 @@ describe('expiry', () => {
     expect(unseal(sealed, { minValidityMs: 2 * 3_600_000 })).toEqual(PAYLOAD)
   })
 
-  test('ignoreExpiry opens a token that this runner\'s clock says has expired (Keystone is asked instead)', () => {
+  test("ignoreExpiry opens a token that this runner's clock says has expired (Keystone is asked instead)", () => {
     const late = new Date('2026-08-21T22:00:01Z')
     expect(refusal(() => unseal(sealed, { now: late })).message).toMatch(/^The shared token expired at/)
     expect(unsealSharedToken(sealed, KEY, RUN, late, { ignoreExpiry: true })).toEqual(PAYLOAD)

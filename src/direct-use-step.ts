@@ -24,6 +24,8 @@ export function useTokenAsItIs(
   try {
     setup = directUseSetup({
       token: token.value,
+      receivedAt: token.receivedAt,
+      validForMs: token.validForMs,
       tokenBody: token.document,
       authUrl: config.authUrl,
       ...(config.region !== undefined && { region: config.region }),

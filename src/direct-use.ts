@@ -1,6 +1,6 @@
 import * as path from 'node:path'
 import { catalogEndpoints, catalogRegions, normalizeInterface, parseCatalog, type SelectedEndpoint } from './catalog.js'
-import { renderKeyringShim, SHIM_MARKER } from './direct-use/keyring-shim.js'
+import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from './direct-use/keyring-shim.js'
 
 /**
  * Direct token use: the steps after the action use the job's token AS IT IS, with no Keystone
@@ -11,11 +11,14 @@ import { renderKeyringShim, SHIM_MARKER } from './direct-use/keyring-shim.js'
  * How: openstacksdk, through which the CLI, Ansible's openstack.cloud and scripts authenticate, can
  * load a token response (token + catalog) from its "auth cache" before it would log in. This module
  * prepares that cache for the job's token:
- *   - `<runnerTemp>/openstack-token/token-state.json` (0600): `{"auth_token": …, "body": …}`, what
- *     keystoneauth's get_auth_state() would save, from the raw body of POST /v3/auth/tokens;
+ *   - `<runnerTemp>/openstack-token/tokens/<sha256 of the token>.json` (0600): `{"auth_token": …,
+ *     "body": …}`, what keystoneauth's get_auth_state() would save, from the raw body of POST
+ *     /v3/auth/tokens, plus the auth URL and how long the token had left when it arrived. One file
+ *     per login: two logins in one job each keep theirs, and a step that picks a token through a
+ *     step's `token` output gets that token's own catalog;
  *   - `<runnerTemp>/openstack-token/python/keyring.py`: a `keyring` module on PYTHONPATH that hands
- *     that state to openstacksdk (see direct-use/keyring-shim.ts), with or without the real keyring
- *     package installed;
+ *     the state of the token a command holds to openstacksdk (see direct-use/keyring-shim.ts), with
+ *     or without the real keyring package installed;
  *   - `<runnerTemp>/openstack-token/secure.json`: `{"cache": {"auth": true}}`, read through
  *     OS_CLIENT_SECURE_FILE, which merges into whatever clouds.yaml is found.
  * The usual token variables (OS_TOKEN, OS_AUTH_TYPE=v3token, the scope, …: tokenEnvironment) stay
@@ -29,6 +32,9 @@ import { renderKeyringShim, SHIM_MARKER } from './direct-use/keyring-shim.js'
 export interface DirectUseInput {
   /** The token (X-Subject-Token). */
   token: string
+  /** When it arrived (runner's clock) and how long it then had left (Keystone's clock): Token. */
+  receivedAt: Date
+  validForMs: number
   /** The parsed JSON body of POST /v3/auth/tokens, issued WITH its catalog (no ?nocatalog). */
   tokenBody: unknown
   /** Keystone's v3 URL, as exported in OS_AUTH_URL. */
@@ -60,8 +66,6 @@ export interface DirectUseSetup {
   env: Record<string, string>
   /** To write before exporting (writeSetupFiles). The state file holds the token: mode 0600. */
   files: DirectUseFile[]
-  /** The directory holding the files: the post step may delete it once the token is revoked. */
-  directory: string
   /** The endpoints the clients will reach directly, for the log. */
   endpoints: SelectedEndpoint[]
   /** Sentences for the log: what was set up, what will not work and why. Warnings start with "Warning:". */
@@ -74,7 +78,7 @@ export class DirectUseError extends Error {
 }
 
 export const DIRECTORY_NAME = 'openstack-token'
-export const STATE_FILE_NAME = 'token-state.json'
+export const STATES_DIR_NAME = 'tokens'
 export const SECURE_FILE_NAME = 'secure.json'
 export const PYTHON_DIR_NAME = 'python'
 
@@ -119,13 +123,21 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
 
   const directory = paths.join(input.runnerTemp, DIRECTORY_NAME)
   const pythonDir = paths.join(directory, PYTHON_DIR_NAME)
-  const stateFile = paths.join(directory, STATE_FILE_NAME)
+  const statesDir = paths.join(directory, STATES_DIR_NAME)
   const secureFile = paths.join(directory, SECURE_FILE_NAME)
+  const state = {
+    // keystoneauth's own auth-state format: what BaseIdentityPlugin.get_auth_state() returns.
+    auth_token: input.token,
+    body: input.tokenBody,
+    // For the shim alone: where to ask Keystone, and the token's life on the runner's clock.
+    auth_url: input.authUrl,
+    received_at: input.receivedAt.getTime() / 1000,
+    valid_for: input.validForMs / 1000
+  }
 
   const files: DirectUseFile[] = [
-    // keystoneauth's own auth-state format: what BaseIdentityPlugin.get_auth_state() returns.
-    { path: stateFile, content: JSON.stringify({ auth_token: input.token, body: input.tokenBody }), mode: 0o600 },
-    { path: paths.join(pythonDir, 'keyring.py'), content: renderKeyringShim(stateFile), mode: 0o644 },
+    { path: paths.join(statesDir, tokenStateFileName(input.token)), content: JSON.stringify(state), mode: 0o600 },
+    { path: paths.join(pythonDir, 'keyring.py'), content: renderKeyringShim(statesDir), mode: 0o644 },
     {
       path: paths.join(pythonDir, SHIM_MARKER),
       content: 'Marks the keyring shim of the openstack-token action (other copies skip this directory).\n',
@@ -166,7 +178,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
     "A step whose env replaces PYTHONPATH, or a Python started with -E or -I, does not see the shim: its commands exchange the token (one Keystone request each; 403 for an application credential's token)."
   )
 
-  return { env: exported, files, directory, endpoints, notes }
+  return { env: exported, files, endpoints, notes }
 }
 
 /** A Keystone URL without its trailing slash and /v3, for comparing catalog and auth-url. */

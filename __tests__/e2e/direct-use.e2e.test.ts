@@ -3,9 +3,11 @@ import * as fs from 'node:fs'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { issueToken, startKeystone, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
+import { issueToken, revokeToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
+import { runStep } from '../../scripts/emulator/runner.mjs'
 import { directUseSetup, writeSetupFiles } from '../../src/direct-use.js'
-import { job, OPENSTACK } from './helpers.js'
+import { parseKeystoneTime } from '../../src/time.js'
+import { job, OPENSTACK, ROOT } from './helpers.js'
 import { startServiceRecorder, type ServiceRecorder } from './service-recorder.js'
 
 /**
@@ -134,8 +136,11 @@ function exchangeEnv(issued: Issued, instance = keystone): Record<string, string
 
 /** The main step in direct mode: directUseSetup, its files written, its variables over exchangeEnv. */
 function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, string> = {}, instance = keystone): Record<string, string> {
+  const { issued_at: issuedAt, expires_at: expiresAt } = (issued.body as { token: { issued_at: string; expires_at: string } }).token
   const setup = directUseSetup({
     token: issued.token,
+    receivedAt: new Date(),
+    validForMs: parseKeystoneTime(expiresAt)!.getTime() - parseKeystoneTime(issuedAt)!.getTime(),
     tokenBody: issued.body,
     authUrl: instance.authUrl,
     region: 'RegionOne',
@@ -277,7 +282,8 @@ describe.each(['password', 'appcred'] as const)('direct use, %s token', kind => 
     // The token shown is the job's own, not a new one.
     const shown = await openstack('token issue -f value -c id -c project_id', env)
     record('direct', kind, 'token issue', shown)
-    expect([shown.status, shown.stdout.trim().split('\n'), shown.keystone]).toEqual([0, [tokens[kind].token, fix.FIX_PROJ2_ID], 0])
+    // token issue, the usual smoke test, asks Keystone whether the token still stands: one HEAD, no POST.
+    expect([shown.status, shown.stdout.trim().split('\n'), shown.keystone, shown.posts]).toEqual([0, [tokens[kind].token, fix.FIX_PROJ2_ID], 1, 0])
   })
 
   test('openstacksdk in a script: no Keystone request', async () => {
@@ -466,5 +472,91 @@ describe('the action', () => {
     costs.push(
       `  action job, ${direct.commands.length} commands: direct ${direct.keystoneRequests} Keystone requests in all (1 login + 1 revocation), exchange ${exchange.keystoneRequests}`
     )
+  })
+
+  test('two logins in one job, both direct: a later step gets the token it names, and each post step revokes its own', async () => {
+    // Two `uses:` steps of a job share RUNNER_TEMP and the job env; each has its own state.
+    const runnerTemp = mkdtempSync(join(work, 'two-logins-'))
+    const base = { action: ROOT, baseEnv: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: join(work, 'home') }, runnerEnv: { RUNNER_TEMP: runnerTemp } }
+    const secrets = [fix.FIX_APPCRED_SECRET, fix.FIX_USER2_PASSWORD]
+    const first = await runStep({
+      ...base,
+      stage: 'main',
+      secrets,
+      inputs: {
+        'auth-url': keystone.authUrl,
+        'application-credential-id': fix.FIX_APPCRED_ID,
+        'application-credential-secret': fix.FIX_APPCRED_SECRET
+      }
+    })
+    const jobEnv: Record<string, string> = { ...first.exportedEnv }
+    const second = await runStep({
+      ...base,
+      stage: 'main',
+      secrets,
+      env: jobEnv,
+      inputs: {
+        'auth-url': keystone.authUrl,
+        'user-id': fix.FIX_USER2_ID,
+        password: fix.FIX_USER2_PASSWORD,
+        'project-id': fix.FIX_PROJ2_ID,
+        'token-use': 'direct'
+      }
+    })
+    Object.assign(jobEnv, second.exportedEnv)
+    expect([first.status, second.status]).toEqual(['success', 'success'])
+    const [tokenA, tokenB] = [first.outputs.token!, second.outputs.token!]
+    expect(tokenA).not.toBe(tokenB)
+
+    // `env: OS_TOKEN: ${{ steps.first.outputs.token }}`: the first token, used as it is (an
+    // application credential's token cannot be exchanged), with no Keystone request.
+    const pickedFirst = await openstack('image list -f value', { ...jobEnv, OS_TOKEN: tokenA, OS_PROJECT_ID: first.outputs['project-id']! })
+    expect(pickedFirst.status).toBe(0)
+    expect(pickedFirst.keystone).toBe(0)
+    expectServedWith(pickedFirst, /^\/image\/v2\/images/, tokenA)
+    const latest = await openstack('image list -f value', jobEnv)
+    expect(latest.status).toBe(0)
+    expect(latest.keystone).toBe(0)
+    expectServedWith(latest, /^\/image\/v2\/images/, tokenB)
+
+    // The runner runs post steps in reverse order, each with its own step's state.
+    const posts = [await runStep({ ...base, stage: 'post', state: second.state }), await runStep({ ...base, stage: 'post', state: first.state })]
+    for (const post of posts) expect(post.stdout).toContain('Token revoked.')
+    const admin = (
+      await issueToken(keystone.authUrl, {
+        auth: {
+          identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
+          scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
+        }
+      })
+    ).token
+    expect([await validateToken(keystone.authUrl, admin, tokenA), await validateToken(keystone.authUrl, admin, tokenB)]).toEqual([404, 404])
+    rmSync(runnerTemp, { recursive: true, force: true })
+  })
+})
+
+describe('the smoke test: `openstack token issue` under direct use', () => {
+  test('asks Keystone once (no new token), and fails once the token is revoked', async () => {
+    const fresh = await issueToken(keystone.authUrl, {
+      auth: {
+        identity: { methods: ['password'], password: { user: { id: fix.FIX_USER2_ID, password: fix.FIX_USER2_PASSWORD } } },
+        scope: { project: { id: fix.FIX_PROJ2_ID } }
+      }
+    })
+    const env = directEnv({ token: fresh.token, body: fresh.body }, join(work, 'runner-temp-smoke'))
+    const valid = await openstack('token issue -f value -c id', env)
+    expect(valid.status).toBe(0)
+    expect(valid.stdout.trim()).toBe(fresh.token)
+    expect([valid.keystone, valid.posts]).toEqual([1, 0])
+    record('direct', 'password', 'token issue', valid)
+
+    expect(await revokeToken(keystone.authUrl, fresh.token, fresh.token)).toBe(204)
+    const revoked = await openstack('token issue -f value -c id', env)
+    expect(revoked.status).not.toBe(0)
+    expect(revoked.stdout).not.toContain(fresh.token)
+    expect(revoked.stderr).toContain("openstack-token: Keystone no longer accepts the job's token (revoked or expired).")
+    // Service commands are not slowed down by it: still no Keystone request.
+    const service = await openstack('image list -f value', directEnv(tokens.password, join(work, 'runner-temp-password')))
+    expect(service.keystone).toBe(0)
   })
 })

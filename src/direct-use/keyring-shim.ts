@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * The Python side of direct token use: a module named `keyring`, put on PYTHONPATH for the steps
  * after the action, through which openstacksdk (and the `openstack` CLI, which reads its auth
@@ -15,8 +17,8 @@
 /** Name of the marker file next to the shim: other copies of the shim skip directories that hold one. */
 export const SHIM_MARKER = 'openstack-token-shim'
 
-/** Placeholder for the JSON-quoted (hence valid Python) path of the token-state file. */
-const STATE_FILE_PLACEHOLDER = '__OPENSTACK_TOKEN_STATE_FILE__'
+/** Placeholder for the JSON-quoted (hence valid Python) path of the directory of token states. */
+const STATE_DIR_PLACEHOLDER = '__OPENSTACK_TOKEN_STATE_DIR__'
 
 const TEMPLATE = String.raw`# Written by the openstack-token GitHub Action for the steps after it; rewritten on every run.
 #
@@ -29,25 +31,27 @@ const TEMPLATE = String.raw`# Written by the openstack-token GitHub Action for t
 #
 # It is on PYTHONPATH under the name "keyring", so Python finds it before any installed package:
 # - if the real keyring package is installed, this module loads it in its own place (sys.modules)
-#   and wraps only get_password and set_password for the service 'openstacksdk'; every other use
-#   of keyring goes to the real package, unchanged;
+#   and wraps get_password, set_password and delete_password for the one key it answers; every
+#   other use of keyring (other services, other openstacksdk clouds) goes to the real package;
 # - if it is not installed, openstacksdk gets a minimal read-only stand-in, and any other importer
-#   gets the same ImportError as without this module.
-# It answers only when the asking auth plugin holds the job's token and asks for no other scope;
-# for anything else (another cloud, a password, another token) openstacksdk works as without it.
+#   gets the same ImportError as without this module;
+# - 'python3 -m keyring' runs the real package's command line, or fails as if this were absent.
+# Each login of the job has its own state file, named by the SHA-256 of its token: it answers a
+# plugin that holds one of them and asks for no other scope; for anything else (another cloud, a
+# password, another token) openstacksdk works as without it.
+import hashlib
 import importlib.machinery
 import importlib.util
 import json
 import os
-import re
 import sys
 import time
-from calendar import timegm
 
-_STATE_FILE = __OPENSTACK_TOKEN_STATE_FILE__
+_STATE_DIR = __OPENSTACK_TOKEN_STATE_DIR__
 _SERVICE = 'openstacksdk'
 _MARKER = 'openstack-token-shim'
 _warned = []
+_served = set()
 
 
 def _is_shim_dir(entry):
@@ -57,12 +61,16 @@ def _is_shim_dir(entry):
         return False
 
 
-def _read_state():
+def _read_state(token):
+    if not isinstance(token, str) or not token:
+        return None
+    name = hashlib.sha256(token.encode('utf-8')).hexdigest() + '.json'
     try:
-        with open(_STATE_FILE) as f:
-            text = f.read()
-        state = json.loads(text)
-        return text, state['auth_token'], state['body']['token']
+        with open(os.path.join(_STATE_DIR, name)) as f:
+            state = json.load(f)
+        if state['auth_token'] != token or not isinstance(state['body']['token'], dict):
+            return None
+        return state
     except Exception:
         return None
 
@@ -112,27 +120,67 @@ def _caller_plugin(frame):
     return None
 
 
-def _expired(token):
-    match = re.match(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)', str(token.get('expires_at', '')))
-    if not match:
+def _expired(state):
+    # How long the token had left by Keystone's clock when it arrived, counted from its arrival on
+    # this runner's clock: a runner clock that is off by minutes does not refuse a valid token.
+    try:
+        return time.time() >= float(state['received_at']) + float(state['valid_for'])
+    except (KeyError, TypeError, ValueError):
         return False
-    return timegm(tuple(int(part) for part in match.groups()) + (0, 0, 0)) <= time.time()
+
+
+def _warn_once(message):
+    if not _warned:
+        _warned.append(True)
+        sys.stderr.write('openstack-token: %s\n' % message)
+
+
+def _is_token_issue():
+    args = sys.argv[1:] if os.path.basename(sys.argv[0] or '') == 'openstack' else []
+    return any(args[i:i + 2] == ['token', 'issue'] for i in range(len(args)))
+
+
+def _keystone_accepts(state):
+    # 'openstack token issue' is the usual smoke test: served from the cache it would print a
+    # revoked token and succeed. For that one command, Keystone is asked (one HEAD).
+    import ssl
+    import urllib.error
+    import urllib.request
+    token = state['auth_token']
+    url = str(state.get('auth_url') or '').rstrip('/') + '/auth/tokens?nocatalog'
+    headers = {'X-Auth-Token': token, 'X-Subject-Token': token, 'OpenStack-Identity-Access-Rules': '1.0'}
+    context = ssl.create_default_context(cafile=os.environ.get('OS_CACERT') or None)
+    if os.environ.get('OS_INSECURE', '').lower() in ('1', 'true', 'yes'):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method='HEAD', headers=headers), timeout=30, context=context)
+    except urllib.error.HTTPError as error:
+        return error.code not in (401, 404)
+    except Exception:
+        return True
+    return True
 
 
 def _auth_state(frame):
-    read = _read_state()
-    if read is None:
-        return None
-    text, auth_token, token = read
     plugin = _caller_plugin(frame)
-    if plugin is None or auth_token not in _plugin_tokens(plugin) or not _scope_matches(plugin, token):
+    if plugin is None:
         return None
-    if _expired(token):
-        if not _warned:
-            _warned.append(True)
-            sys.stderr.write('openstack-token: the job\'s Keystone token expired at %s; the command '
-                             'falls back to asking Keystone, which refuses an expired token.\n'
-                             % token.get('expires_at'))
+    for candidate in _plugin_tokens(plugin):
+        state = _read_state(candidate)
+        if state is not None:
+            break
+    else:
+        return None
+    token = state['body']['token']
+    if not _scope_matches(plugin, token):
+        return None
+    if _expired(state):
+        _warn_once('the job\'s Keystone token expired at %s; the command falls back to asking Keystone, '
+                   'which refuses an expired token.' % token.get('expires_at'))
+        return None
+    if _is_token_issue() and not _keystone_accepts(state):
+        _warn_once('Keystone no longer accepts the job\'s token (revoked or expired).')
         return None
     # This token cannot be renewed into a longer-lived one: keystoneauth must not try in its last
     # two minutes either (it would exchange it on every request, or get 403 for an application
@@ -141,32 +189,52 @@ def _auth_state(frame):
         plugin.reauthenticate = False
     except Exception:
         pass
-    return text
+    return json.dumps({'auth_token': state['auth_token'], 'body': state['body']})
+
+
+def _answer(service_name, username, frame):
+    if service_name != _SERVICE:
+        return None
+    state = _auth_state(frame)
+    if state is not None:
+        _served.add(username)
+    return state
 
 
 def _wrap(real):
-    real_get, real_set = real.get_password, real.set_password
+    real_get, real_set, real_delete = real.get_password, real.set_password, getattr(real, 'delete_password', None)
 
     def get_password(service_name, username):
-        if service_name == _SERVICE:
-            return _auth_state(sys._getframe(1))
-        return real_get(service_name, username)
+        state = _answer(service_name, username, sys._getframe(1))
+        return state if state is not None else real_get(service_name, username)
 
     def set_password(service_name, username, password):
-        # openstacksdk saves its auth state when a connection closes: never into the user's keyring.
-        if service_name == _SERVICE:
+        # openstacksdk saves the auth state it was given when a connection closes: the job's token
+        # never goes into the user's keyring. Every other key is the user's own business.
+        if service_name == _SERVICE and username in _served:
             return None
         return real_set(service_name, username, password)
 
+    def delete_password(service_name, username):
+        if service_name == _SERVICE and username in _served:
+            return None
+        return real_delete(service_name, username)
+
     get_password.__doc__, set_password.__doc__ = real_get.__doc__, real_set.__doc__
     real.get_password, real.set_password = get_password, set_password
+    if real_delete is not None:
+        delete_password.__doc__ = real_delete.__doc__
+        real.delete_password = delete_password
+
+
+def _path_without_shims():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [entry for entry in sys.path
+            if not _is_shim_dir(entry) and os.path.abspath(entry or os.curdir) != here]
 
 
 def _load_real():
-    here = os.path.dirname(os.path.abspath(__file__))
-    path = [entry for entry in sys.path
-            if not _is_shim_dir(entry) and os.path.abspath(entry or os.curdir) != here]
-    spec = importlib.machinery.PathFinder.find_spec(__name__, path)
+    spec = importlib.machinery.PathFinder.find_spec('keyring', _path_without_shims())
     if spec is None or spec.loader is None:
         return None
     shim = sys.modules[__name__]
@@ -193,6 +261,15 @@ def _importer():
     return ''
 
 
+if __name__ == '__main__':
+    # 'python3 -m keyring': the real package's command line, as if this module were not there.
+    sys.path[:] = _path_without_shims()
+    if importlib.machinery.PathFinder.find_spec('keyring', sys.path) is None:
+        sys.exit('%s: No module named keyring' % (sys.executable or 'python3'))
+    import runpy
+    runpy.run_module('keyring', run_name='__main__', alter_sys=True)
+    sys.exit(0)
+
 _real = _load_real()
 if _real is not None:
     # The import system hands the importer whatever sys.modules holds now: the real package.
@@ -202,7 +279,7 @@ elif _importer().split('.')[0] != 'openstack':
     raise ModuleNotFoundError("No module named 'keyring'", name='keyring')
 else:
     def get_password(service_name, username):
-        return _auth_state(sys._getframe(1)) if service_name == _SERVICE else None
+        return _answer(service_name, username, sys._getframe(1))
 
     def set_password(service_name, username, password):
         return None
@@ -214,8 +291,13 @@ else:
         return None
 `
 
-/** The shim, reading the token state from `stateFile`. */
-export function renderKeyringShim(stateFile: string): string {
+/** The shim, reading the token states from `stateDir` (one file per token: tokenStateFileName). */
+export function renderKeyringShim(stateDir: string): string {
   // A JSON string is a valid Python string literal (same escapes, \uXXXX included).
-  return TEMPLATE.replace(STATE_FILE_PLACEHOLDER, JSON.stringify(stateFile))
+  return TEMPLATE.replace(STATE_DIR_PLACEHOLDER, JSON.stringify(stateDir))
+}
+
+/** The file of a token's state in the state directory: its SHA-256, so that no token is in a name. */
+export function tokenStateFileName(token: string): string {
+  return `${createHash('sha256').update(token, 'utf8').digest('hex')}.json`
 }
