@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -472,6 +472,45 @@ describe('the action', () => {
     costs.push(
       `  action job, ${direct.commands.length} commands: direct ${direct.keystoneRequests} Keystone requests in all (1 login + 1 revocation), exchange ${exchange.keystoneRequests}`
     )
+  })
+
+  test("a runner clock two hours fast: the login, the later steps and the revocation go by Keystone's clock", async () => {
+    // libfaketime (Debian's faketime) shifts the wall clock of every step of the job, not the emulator's.
+    const fast = {
+      LD_PRELOAD: execFileSync('sh', ['-c', 'ls /usr/lib/*/faketime/libfaketime.so.1'], { encoding: 'utf8' }).trim(),
+      FAKETIME: '+2h',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1'
+    }
+    const transcript = await job({
+      baseEnv: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: join(work, 'home'), LANG: 'C.UTF-8', ...fast },
+      inputs: {
+        'auth-url': keystone.authUrl,
+        'application-credential-id': fix.FIX_APPCRED_ID,
+        'application-credential-secret': fix.FIX_APPCRED_SECRET
+      },
+      secrets: [fix.FIX_APPCRED_SECRET],
+      steps: [
+        { name: 'clock', run: 'date -u +%s' },
+        {
+          name: 'image list',
+          run: `before=$(wc -l < ${keystone.accessLogPath}); ${OPENSTACK} image list -f value >/dev/null; sleep 0.3; after=$(wc -l < ${keystone.accessLogPath}); echo "keystone requests: $((after - before))"`
+        }
+      ]
+    })
+    // The steps really ran two hours ahead: the token's expires_at is behind their clock.
+    expect(Number(transcript.step('clock')!.stdout[0]) * 1000).toBeGreaterThan(Date.parse(transcript.outputs['expires-at']!))
+    expect(transcript.main?.status).toBe('success')
+    expect(transcript.step('image list')?.stdout).toContain('keystone requests: 0')
+    expect(transcript.post?.stdout).toContain('Token revoked.')
+    const admin = (
+      await issueToken(keystone.authUrl, {
+        auth: {
+          identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
+          scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
+        }
+      })
+    ).token
+    expect(await validateToken(keystone.authUrl, admin, transcript.outputs.token!)).toBe(404)
   })
 
   test('two logins in one job, both direct: a later step gets the token it names, and each post step revokes its own', async () => {

@@ -1,5 +1,8 @@
+import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as https from 'node:https'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import * as tls from 'node:tls'
 import { startKeystone, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { startProxy, startRateLimiter, startTlsFront, type ProxyServer, type RateLimiter, type TlsFront } from '../../scripts/front/front.mjs'
@@ -298,12 +301,12 @@ describe('HTTP proxy (tinyproxy)', () => {
 // --- the action through each of them ----------------------------------------------------------------------
 
 describe('the action (dist/ in the runner emulator)', () => {
-  test('behind the TLS front: fails with a TLS error naming NODE_EXTRA_CA_CERTS without the CA, succeeds with it', async () => {
+  test('behind the TLS front: fails with a TLS error naming the cacert input without the CA, succeeds with NODE_EXTRA_CA_CERTS', async () => {
     const without = await job({ inputs: actionInputs(front.authUrl, { 'max-wait': '0' }) })
     expect(without.main?.status).toBe('failure')
     const [error] = errors(without)
     expect(error).toMatch(/TLS/)
-    expect(error).toMatch(/NODE_EXTRA_CA_CERTS/)
+    expect(error).toMatch(/give its certificate in the cacert input/)
 
     const postsBefore = front.count({ method: 'POST', status: 201 })
     const revokesBefore = front.count({ method: 'DELETE' })
@@ -332,6 +335,31 @@ describe('the action (dist/ in the runner emulator)', () => {
     expect(transcript.post?.stdout).toContain('Token revoked.')
     await eventually(() => front.count({ method: 'DELETE', status: 204 }) >= revokesBefore + 1)
   })
+
+  test.each(['PEM text', 'a file in RUNNER_TEMP'])(
+    'the cacert input (%s), then a later step cleans RUNNER_TEMP: the post step still reaches Keystone and revokes',
+    async how => {
+      const postsBefore = front.count({ method: 'POST', status: 201 })
+      const revokedBefore = front.count({ method: 'DELETE', status: 204 })
+      const runnerTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-temp-'))
+      const caPath = path.join(runnerTemp, 'ca.pem')
+      fs.copyFileSync(front.caFile, caPath)
+      try {
+        const transcript = await job({
+          runnerEnv: { RUNNER_TEMP: runnerTemp },
+          inputs: actionInputs(front.authUrl, { cacert: how === 'PEM text' ? front.caPem : caPath }),
+          steps: [{ name: 'clean', run: 'rm -rf "${RUNNER_TEMP:?}"/* && ls -A "$RUNNER_TEMP" | wc -l' }]
+        })
+        expect(transcript.main?.status).toBe('success')
+        expect(transcript.step('clean')?.stdout).toEqual(['0'])
+        expect(transcript.post?.stdout).toContain('Token revoked.')
+        await eventually(() => front.count({ method: 'DELETE', status: 204 }) === revokedBefore + 1)
+        expect(front.count({ method: 'POST', status: 201 })).toBe(postsBefore + 1)
+      } finally {
+        fs.rmSync(runnerTemp, { recursive: true, force: true })
+      }
+    }
+  )
 
   test('the cacert input as a path, and insecure: true with its warning', async () => {
     const byPath = await job({ inputs: actionInputs(front.authUrl, { cacert: front.caFile }) })

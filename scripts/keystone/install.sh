@@ -9,7 +9,8 @@
 # purpose: its install script asks questions, writes /etc/keystone and starts a server on port 5000.
 set -euo pipefail
 
-PACKAGES=(python3-keystone python3-openstackclient python3-gunicorn curl)
+# faketime: the e2e suite runs steps on a runner clock that is off (libfaketime).
+PACKAGES=(python3-keystone python3-openstackclient python3-gunicorn curl faketime)
 # Always Debian's interpreter: a pyenv/venv `python3` earlier on PATH cannot import keystone.
 PY=/usr/bin/python3
 
@@ -18,6 +19,7 @@ missing() {
   [[ -x /usr/bin/openstack ]] || return 0
   [[ -x "$PY" ]] && "$PY" -c 'import gunicorn' 2>/dev/null || return 0
   command -v curl >/dev/null 2>&1 || return 0
+  command -v faketime >/dev/null 2>&1 || return 0
   return 1
 }
 
@@ -36,6 +38,6 @@ timeout 300 apt-get update -qq >&2
 timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
 
 if missing; then
-  echo "install.sh: installed ${PACKAGES[*]} but keystone-manage, openstack, curl or the gunicorn module for $PY is still missing" >&2
+  echo "install.sh: installed ${PACKAGES[*]} but keystone-manage, openstack, curl, faketime or the gunicorn module for $PY is still missing" >&2
   exit 1
 fi
