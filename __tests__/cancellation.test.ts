@@ -119,6 +119,14 @@ test('cancelled while the login is on the wire and Keystone does not take the re
   expect(post.lines).toContain('A token Keystone issued during a failed or cancelled login revoked.')
 })
 
+test('a producer cancelled during its login seals nothing: the token is revoked, not left to a revoker job that may never see it', async () => {
+  keystone.onPost((request, response) => setTimeout(() => issueToken(request, response), 300))
+  const run = await cancelledMain({ 'share-key': 'a-long-enough-share-key-0123456789abcdef' }, 100)
+  expect(run.outputs()['shared-token']).toBeUndefined()
+  expect(revoked()).toEqual([TOKEN])
+  expect(run.state().token).toBe('')
+})
+
 test('cancelled after the token was handed to later steps: the main step ends normally, the post step revokes', async () => {
   const run = await cancelledMain({}, 1500)
   expect(errors(run)).toEqual([])

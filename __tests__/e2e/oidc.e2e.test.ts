@@ -416,6 +416,32 @@ describe('the action: keyless login in a job', () => {
     })
   }
 
+  test('cancelled at 31 moments of a keyless login (two Keystone tokens each): every token issued is revoked', async () => {
+    // Keystone's (Apache's) own log: logins that issued a token (the federated one, then the
+    // rescope: both 201) against successful revocations.
+    const issued = () => ks.countRequests({ method: 'POST', path: '/v3/', status: 201 })
+    const revoked = () => ks.countRequests({ method: 'DELETE', path: '/v3/auth/tokens', status: 204 })
+    const [issuedBefore, revokedBefore] = [issued(), revoked()]
+    const posts: (string | undefined)[] = []
+    for (let afterMs = 0; afterMs <= 750; afterMs += 25) {
+      const transcript = await job({
+        inputs: { 'auth-url': ks.authUrl, 'identity-provider': ks.identityProvider, audience: ks.audience, 'project-id': ks.fixtures.projectId },
+        runnerEnv: endpoint.runnerEnv(),
+        cancelled: { during: 'main', afterMs },
+        timeoutMs: 30_000
+      })
+      posts.push(transcript.post?.status)
+    }
+    // Apache writes a request's line once it has answered: let the last ones land.
+    for (let i = 0; i < 30 && revoked() - revokedBefore < issued() - issuedBefore; i++) await new Promise(resolve => setTimeout(resolve, 100))
+    console.log(
+      `cancelled keyless jobs: ${posts.length}; tokens issued (POST 201): ${issued() - issuedBefore}; revoked (DELETE 204): ${revoked() - revokedBefore}`
+    )
+    expect(posts.every(status => status === 'success')).toBe(true)
+    expect(issued() - issuedBefore).toBeGreaterThanOrEqual(10)
+    expect(revoked() - revokedBefore).toBe(issued() - issuedBefore)
+  }, 300_000)
+
   test('the allowed repository and ref: a scoped token, later openstack commands work, the post step revokes it', async () => {
     const before = endpoint.issued.length
     const transcript = await keylessJob(
