@@ -2,7 +2,7 @@ import { KeystoneError } from '../src/errors.js'
 import { NetworkError } from '../src/http.js'
 import { backoffDelay, isRetryable, parseRetryAfter, withRetries, type RetryPolicy } from '../src/retry.js'
 
-const POLICY: RetryPolicy = { maxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
+const POLICY: RetryPolicy = { maxWaitMs: 300_000, outageMaxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
 
 function fakeClock(randoms: number[] = [0.5]) {
   let now = 1_000_000
@@ -103,7 +103,10 @@ describe('withRetries', () => {
     )
     expect(result).toBe(3)
     expect(clock.sleeps).toEqual([1000, 1000])
-    expect(lines).toEqual(['Keystone answered HTTP 429; retrying in 1 s (attempt 2).', 'Keystone answered HTTP 429; retrying in 1 s (attempt 3).'])
+    expect(lines).toEqual([
+      'Keystone answered HTTP 429; retrying in 1 s (attempt 2, up to max-wait 5 min): Keystone is rate-limiting logins.',
+      'Keystone answered HTTP 429; retrying in 1 s (attempt 3, up to max-wait 5 min): Keystone is rate-limiting logins.'
+    ])
   })
 
   test('never retries before Retry-After, and adds jitter on top', async () => {
@@ -204,5 +207,81 @@ describe('withRetries', () => {
     expect(error.message).toMatch(
       /^Gave up after 1 attempt over 0 s \(max-wait 5 min; the next attempt, after Retry-After: 86400, would start past it\)/
     )
+  })
+})
+
+describe('two budgets: max-wait for a rate limit, outage-wait for an outage', () => {
+  const TWO: RetryPolicy = { ...POLICY, maxWaitMs: 300_000, outageMaxWaitMs: 30_000 }
+  const failing = (make: () => KeystoneError) => {
+    let calls = 0
+    return {
+      calls: () => calls,
+      attempt: async (): Promise<never> => {
+        calls++
+        throw make()
+      }
+    }
+  }
+
+  test('a refused connection gives up after outage-wait, naming it and what to check on each retry', async () => {
+    const clock = fakeClock([0.999])
+    const lines: string[] = []
+    const run = failing(
+      () =>
+        new KeystoneError('Could not issue a token at 127.0.0.1:1: connection refused; check auth-url (host and port).', {
+          network: new NetworkError('refused', 'connection refused', 'ECONNREFUSED'),
+          brief: 'connection refused at 127.0.0.1:1'
+        })
+    )
+    const error = await withRetries(run.attempt, { policy: TWO, clock, log: l => lines.push(l) }).catch((e: KeystoneError) => e)
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(30_000)
+    expect(error.message).toMatch(
+      /^Gave up after \d+ attempts over 30 s \(outage-wait 30 s; a rate limit \(429\) gets max-wait\)\. Last answer: .*check auth-url \(host and port\)/
+    )
+    expect(lines[0]).toMatch(
+      /^connection refused at 127\.0\.0\.1:1; retrying in .* \(attempt 2, up to outage-wait 30 s\): nothing accepts connections there: check auth-url's host and port\.$/
+    )
+  })
+
+  test.each([502, 503, 504])('HTTP %i (a proxy page or an unavailable Keystone) is an outage too', async code => {
+    const clock = fakeClock([0.999])
+    const error = await withRetries(failing(() => status(code)).attempt, { policy: TWO, clock, log: () => {} }).catch((e: KeystoneError) => e)
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(30_000)
+    expect(error.message).toContain('(outage-wait 30 s;')
+  })
+
+  test('a 429 storm still gets the whole max-wait', async () => {
+    const clock = fakeClock([0.999])
+    const run = failing(() => status(429))
+    const error = await withRetries(run.attempt, { policy: TWO, clock, log: () => {} }).catch((e: KeystoneError) => e)
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(300_000)
+    expect(error.message).toMatch(/\(max-wait 5 min\)\. Last answer: HTTP 429$/)
+  })
+
+  test('an outage after minutes of 429s gets its own outage-wait, counted from its first failure', async () => {
+    const clock = fakeClock([0.999])
+    let calls = 0
+    const error = await withRetries(
+      async () => {
+        calls++
+        // About two minutes of rate limiting (15 s caps), then Keystone goes away.
+        throw clock.sleeps.reduce((a, b) => a + b, 0) < 120_000 ? status(429) : status(503)
+      },
+      { policy: TWO, clock, log: () => {} }
+    ).catch((e: KeystoneError) => e)
+    const total = clock.sleeps.reduce((a, b) => a + b, 0)
+    expect(total).toBeGreaterThanOrEqual(150_000)
+    expect(total).toBeLessThan(120_000 + 15_000 + 30_000)
+    expect(error.message).toContain('(outage-wait 30 s;')
+    expect(calls).toBeGreaterThan(5)
+  })
+
+  test('max-wait shorter than outage-wait bounds an outage too, and is the budget named', async () => {
+    const clock = fakeClock([0.999])
+    const error = await withRetries(failing(() => status(503)).attempt, { policy: { ...TWO, maxWaitMs: 10_000 }, clock, log: () => {} }).catch(
+      (e: KeystoneError) => e
+    )
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(10_000)
+    expect(error.message).toMatch(/\(max-wait 10 s\)\. Last answer: HTTP 503$/)
   })
 })

@@ -32,6 +32,7 @@ export const INPUT_FALLBACKS = {
   revoke: [],
   'export-env': [],
   'max-wait': [],
+  'outage-wait': [],
   timeout: [],
   openrc: [],
   'clouds-yaml': [],
@@ -103,13 +104,15 @@ export type Scope =
 
 /** How long the step may spend on Keystone. */
 export interface Timing {
-  /** Overall budget of retries (`max-wait`). */
+  /** Overall budget of retries (`max-wait`): what a rate limit (429) may take. */
   maxWaitMs: number
+  /** Budget of an outage within it (`outage-wait`): a refused connection, a proxy's 502, a 503. */
+  outageWaitMs: number
   /** Deadline of one request (`timeout`). */
   timeoutMs: number
 }
 
-export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, timeoutMs: 30_000 }
+export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, outageWaitMs: 30_000, timeoutMs: 30_000 }
 
 /** Sharing one token across the jobs of a run (see share-step.ts). */
 export interface SharingSettings {
@@ -640,11 +643,12 @@ export function resolveJobSettings(source: ConfigSource, method: AuthMethod): Jo
   }
 }
 
-/** `max-wait` and `timeout`, read on their own so that the post step can use them too. */
+/** `max-wait`, `outage-wait` and `timeout`, read on their own so that the post step can use them too. */
 export function resolveTiming(source: ConfigSource): Timing {
   const read = new Reader(source)
   return {
     maxWaitMs: resolveDuration(read.fromInput('max-wait'), DEFAULT_TIMING.maxWaitMs, 0, 6 * 3_600_000),
+    outageWaitMs: resolveDuration(read.fromInput('outage-wait'), DEFAULT_TIMING.outageWaitMs, 0, 6 * 3_600_000),
     timeoutMs: resolveDuration(read.fromInput('timeout'), DEFAULT_TIMING.timeoutMs, 1000, 600_000)
   }
 }

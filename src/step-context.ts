@@ -34,7 +34,7 @@ export function keystoneFor(
   return new Keystone(authUrl, {
     timeoutMs: context.timeoutMs ?? timing.timeoutMs,
     retry: {
-      policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs },
+      policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs, outageMaxWaitMs: timing.outageWaitMs },
       clock: context.clock ?? realClock,
       log: line => context.core.info(line)
     },
