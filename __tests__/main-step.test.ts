@@ -437,7 +437,9 @@ describe('rate limits', () => {
     expect(step.exitCode()).toBe(0)
     // Retry-After, plus full jitter on top (random 0.5 of the first 2 s bound) so a crowd spreads out
     expect(sleeps).toEqual([4000])
-    expect(step.lines).toContain('Keystone answered HTTP 429 "Too Many Requests"; retrying in 4 s (attempt 2, Retry-After 3 s plus jitter, up to max-wait 5 min): Keystone is rate-limiting logins.')
+    expect(step.lines).toContain(
+      'Keystone answered HTTP 429 "Too Many Requests"; retrying in 4 s (attempt 2, Retry-After 3 s plus jitter, up to max-wait 5 min): Keystone is rate-limiting logins.'
+    )
     expect(step.exported().OS_TOKEN).toBe(TOKEN)
   })
 

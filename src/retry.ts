@@ -34,7 +34,13 @@ export interface RetryPolicy {
   rateLimitMaxDelayMs: number
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxWaitMs: 300_000, outageMaxWaitMs: 30_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxWaitMs: 300_000,
+  outageMaxWaitMs: 30_000,
+  baseDelayMs: 2_000,
+  maxDelayMs: 60_000,
+  rateLimitMaxDelayMs: 15_000
+}
 
 export interface RetryClock {
   now(): number
@@ -102,7 +108,8 @@ export function budgetFor(kind: FailureKind, policy: RetryPolicy): { input: 'max
 /** What to check while a retry waits: a refused connection is more often a typo than an outage. */
 export function retryHint(failure: KeystoneError): string {
   if (failure.status === 429) return 'Keystone is rate-limiting logins'
-  if (failure.status === 502 || failure.status === 504) return 'a proxy in front of Keystone got no answer from it: check auth-url, or wait out a restart'
+  if (failure.status === 502 || failure.status === 504)
+    return 'a proxy in front of Keystone got no answer from it: check auth-url, or wait out a restart'
   if (failure.status === 503) return 'Keystone is unavailable (restarting or in maintenance)'
   switch (failure.network?.failure) {
     case 'refused':
@@ -163,7 +170,9 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
         )
       }
       const why = asked !== undefined ? `, Retry-After ${formatSeconds(asked)} plus jitter` : ''
-      log(`${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)}): ${retryHint(failure)}.`)
+      log(
+        `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)}): ${retryHint(failure)}.`
+      )
       await clock.sleep(wait)
     }
   }
