@@ -155,9 +155,10 @@ describe('scopes as exported', () => {
     expect(run.exported()).toMatchObject({ OS_SYSTEM_SCOPE: 'all', OS_PROJECT_ID: '', OS_DOMAIN_ID: '' })
   })
 
-  test('an unscoped token exports no scope at all', async () => {
+  test('an unscoped token asked for on purpose (allow-unscoped) exports no scope at all', async () => {
     issues(201, tokenBody({ scope: 'unscoped' }))
-    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD })
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'allow-unscoped': 'true' })
+    expect(run.exitCode()).toBe(0)
     const exported = run.exported()
     for (const name of ['OS_PROJECT_ID', 'OS_PROJECT_NAME', 'OS_DOMAIN_ID', 'OS_DOMAIN_NAME', 'OS_SYSTEM_SCOPE']) expect(exported[name]).toBe('')
     expect(run.lines.join('\n')).toMatch(/scoped to no scope \(unscoped\)/)
@@ -169,6 +170,38 @@ describe('scopes as exported', () => {
     expect(run.exported()).toEqual({})
     expect(run.outputs().token).toBe(TOKEN)
     expect(run.state().token).toBe(TOKEN)
+  })
+})
+
+describe('a blank scope (a misspelt secret expands to an empty string)', () => {
+  const revokes = () => nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+
+  test('an empty project-id input: the step fails naming the empty scope inputs, and the unscoped token is revoked', async () => {
+    issues(201, tokenBody({ scope: 'unscoped' }))
+    const revoked = revokes()
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'project-id': '' })
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toEqual([
+      expect.stringMatching(
+        /^::error::Keystone issued an unscoped token: no scope reached the step, since the inputs `project-id`, `project-name`, `domain-id`, `domain-name`, `system-scope` .* are all empty, and the user has no default project\. .*check the secret's name, or set allow-unscoped: true/
+      )
+    ])
+    expect(revoked.isDone()).toBe(true)
+    expect(run.exported()).toEqual({})
+  })
+
+  test('OS_PROJECT_ID set but empty in the job env is named as such', async () => {
+    issues(201, tokenBody({ scope: 'unscoped' }))
+    revokes()
+    const run = await main({}, { ...JOB_ENV, OS_TENANT_NAME: '', OS_PROJECT_ID: '' })
+    expect(errorLines(run)[0]).toContain('(set but empty: OS_PROJECT_ID of the job env, OS_TENANT_NAME of the job env)')
+  })
+
+  test('no scope asked and the user has a default project: no error, the token is scoped to it', async () => {
+    issues(201, tokenBody())
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'project-id': '' })
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported().OS_PROJECT_ID).toBe(PROJ2.id)
   })
 })
 

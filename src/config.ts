@@ -44,6 +44,7 @@ export const INPUT_FALLBACKS = {
   'share-key': [],
   'shared-token': [],
   'min-validity': [],
+  'allow-unscoped': [],
   validate: [],
   'revoke-shared': [],
   'token-use': [],
@@ -177,6 +178,18 @@ export interface ActionConfig {
   warnings: string[]
   /** Which value overrode which, for the log. */
   overrides: string[]
+  /** `allow-unscoped`: an unscoped token is what the job wants, not a blank secret. */
+  allowUnscoped: boolean
+  /** No scope was asked for: where one could have come from, and which of those were set but empty. */
+  blankScope?: BlankScope
+}
+
+/** For the error when Keystone answers an empty scope with an unscoped token. */
+export interface BlankScope {
+  /** The scope inputs, all of them empty (a step cannot tell an input given empty from one not given). */
+  inputs: string[]
+  /** `OS_PROJECT_ID of the job env`: variables that are there, with an empty value (a misspelt secret). */
+  setButEmpty: string[]
 }
 
 export type TokenUse = 'exchange' | 'direct'
@@ -410,8 +423,25 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     ...(pacing && { pacing }),
     tls,
     warnings,
-    overrides: read.overrides
+    overrides: read.overrides,
+    allowUnscoped: resolveBoolean(read.fromInput('allow-unscoped'), false),
+    ...(scope.kind === 'default' && credentials.method !== 'application-credential' && { blankScope: blankScope(source) })
   }
+}
+
+const SCOPE_INPUTS = ['project-id', 'project-name', 'domain-id', 'domain-name', 'system-scope'] as const satisfies readonly InputName[]
+
+function blankScope(source: ConfigSource): BlankScope {
+  const setButEmpty: string[] = []
+  for (const name of SCOPE_INPUTS) {
+    for (const variable of INPUT_FALLBACKS[name]) {
+      const inFile = source.file?.variables[variable]
+      if (inFile !== undefined && inFile.trim() === '') setButEmpty.push(`${variable} from ${source.file!.label}`)
+      const inEnv = source.env[variable]
+      if (inEnv !== undefined && inEnv.trim() === '' && !source.file?.unset.includes(variable)) setButEmpty.push(`${variable} of the job env`)
+    }
+  }
+  return { inputs: SCOPE_INPUTS.map(name => `\`${name}\``), setButEmpty }
 }
 
 function domainRef(id: Sourced | undefined, name: Sourced | undefined): DomainRef | undefined {

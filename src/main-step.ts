@@ -27,7 +27,7 @@ import { keystoneFor, type StepContext } from './step-context.js'
 import { tokenSummary } from './summary.js'
 import { formatDuration, formatSeconds, formatTime } from './time.js'
 import { prepareTls } from './tls.js'
-import { checkIssuedToken, describeScope, shown } from './token-checks.js'
+import { checkIssuedToken, checkScoped, describeScope, shown } from './token-checks.js'
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
@@ -90,6 +90,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     saveToken(core, saved)
 
     checkIssuedToken(issued, config.scope, now())
+    checkScoped(issued, config.blankScope, config.allowUnscoped)
     checkMinValidity(issued, sharing, now())
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
     setOutputs(core, issued, config)
