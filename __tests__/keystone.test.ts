@@ -68,7 +68,7 @@ describe('issue', () => {
     [
       401,
       keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.'),
-      /HTTP 401 .*saying "The request you have made requires authentication.": the credentials were refused, or the user has no role/
+      /HTTP 401 .*saying "The request you have made requires authentication.": Keystone does not say whether it refused the credentials .* or the scope/
     ],
     [
       400,

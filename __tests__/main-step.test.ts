@@ -513,6 +513,79 @@ describe('failures', () => {
     expectNoLeak(run, PASSWORD)
   })
 
+  describe('a 401 names the family: the credentials, or only the scope (diagnose-refusal)', () => {
+    const REFUSED = keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.')
+    const PROBE_TOKEN = 'gAAAAAprobe-token-of-an-unscoped-login-0123456789'
+    type Login = { auth: { scope?: unknown } }
+    const scoped = (body: Login) => body.auth.scope !== undefined && body.auth.scope !== 'unscoped'
+    const unscoped = (body: Login) => body.auth.scope === 'unscoped'
+    const post = (match: (body: Login) => boolean) =>
+      nock(KEYSTONE).post(p => p === '/v3/auth/tokens' || p === '/v3/auth/tokens?nocatalog', match as (body: object) => boolean)
+
+    test('a wrong password: refused also without a scope, so the message says to check the user and the password', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      const probe = post(unscoped).reply(401, REFUSED, JSON_HEADERS)
+      const run = await main({}, JOB_ENV)
+      expect(run.exitCode()).toBe(1)
+      expect(probe.isDone()).toBe(true)
+      expect(errorLines(run)).toEqual([
+        expect.stringMatching(
+          /^::error::Keystone answered HTTP 401 .* at https:\/\/keystone\.test\/v3\/auth\/tokens: Keystone refused the credentials themselves, also without a scope; check the user \(username with user-domain-name or user-domain-id\) and the password; a user locked out/
+        )
+      ])
+      expectNoLeak(run, PASSWORD)
+    })
+
+    test('no role on the project: the credentials work unscoped, that token is revoked at once, and the message names the scope', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      post(unscoped).reply(201, tokenBody({ scope: 'unscoped' }), { ...JSON_HEADERS, 'X-Subject-Token': PROBE_TOKEN })
+      const revoked = nock(KEYSTONE)
+        .delete('/v3/auth/tokens')
+        .matchHeader('x-subject-token', PROBE_TOKEN)
+        .matchHeader('x-auth-token', PROBE_TOKEN)
+        .reply(204)
+      const run = await main({ 'project-id': PROJ2.id }, JOB_ENV)
+      expect(run.exitCode()).toBe(1)
+      expect(revoked.isDone()).toBe(true)
+      expect(errorLines(run)).toEqual([
+        expect.stringMatching(
+          /^::error::Keystone answered HTTP 401 .*: Keystone accepted the credentials but refused a token scoped to project 0f2c4c30f1dc46468772fa9da7d7cd27; check that the project exists \(project-id\), and that the user has a role on it/
+        )
+      ])
+      expect(run.lines).toContain(`::add-mask::${PROBE_TOKEN}`)
+      expectNoLeak(run, PASSWORD, PROBE_TOKEN)
+      expect(run.exported()).toEqual({})
+      expect(run.state()).toEqual({})
+    })
+
+    test('diagnose-refusal: false makes one attempt only, and the message names both families', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      const probe = post(unscoped).reply(201, tokenBody({ scope: 'unscoped' }), TOKEN_HEADERS)
+      const run = await main({ 'diagnose-refusal': 'false' }, JOB_ENV)
+      expect(probe.isDone()).toBe(false)
+      expect(errorLines(run)[0]).toMatch(
+        /does not say whether it refused the credentials .* or the scope .*; diagnose-refusal: true tells the two apart\.$/
+      )
+    })
+
+    test('an application credential sends no scope: its 401 is the credential, with no second attempt', async () => {
+      const probe = post(unscoped).reply(201, tokenBody({ scope: 'unscoped' }), TOKEN_HEADERS)
+      issues(401, REFUSED, JSON_HEADERS)
+      const run = await main({ 'auth-url': KEYSTONE, 'application-credential-id': 'ac1', 'application-credential-secret': 'ac-secret-1' })
+      expect(probe.isDone()).toBe(false)
+      expect(errorLines(run)[0]).toMatch(
+        /Keystone refused the credentials themselves; check application-credential-id \(or -name with its user\) and application-credential-secret/
+      )
+    })
+
+    test('a probe answered with neither a token nor a 401 leaves the first answer as it was', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      post(unscoped).reply(400, keystoneError(400, 'Bad Request', 'nope'), JSON_HEADERS)
+      const run = await main({}, JOB_ENV)
+      expect(errorLines(run)[0]).toMatch(/HTTP 401 .*does not say whether it refused the credentials/)
+    })
+  })
+
   test('a token scoped elsewhere than asked is revoked at once and reported', async () => {
     const other = { ...PROJ2, id: 'ffffffffffffffffffffffffffffffff', name: 'other' }
     issues(201, tokenBody({ project: other }))

@@ -45,6 +45,7 @@ export const INPUT_FALLBACKS = {
   'shared-token': [],
   'min-validity': [],
   'allow-unscoped': [],
+  'diagnose-refusal': [],
   validate: [],
   'revoke-shared': [],
   'token-use': [],
@@ -180,6 +181,8 @@ export interface ActionConfig {
   overrides: string[]
   /** `allow-unscoped`: an unscoped token is what the job wants, not a blank secret. */
   allowUnscoped: boolean
+  /** `diagnose-refusal`: after a scoped login's 401, one unscoped attempt tells credentials from scope. */
+  diagnoseRefusal: boolean
   /** No scope was asked for: where one could have come from, and which of those were set but empty. */
   blankScope?: BlankScope
 }
@@ -425,6 +428,7 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     warnings,
     overrides: read.overrides,
     allowUnscoped: resolveBoolean(read.fromInput('allow-unscoped'), false),
+    diagnoseRefusal: resolveBoolean(read.fromInput('diagnose-refusal'), true),
     ...(scope.kind === 'default' && credentials.method !== 'application-credential' && { blankScope: blankScope(source) })
   }
 }

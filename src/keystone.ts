@@ -229,7 +229,7 @@ function issueFailure(response: HttpResponse, url: string): KeystoneError {
   switch (true) {
     case status === 401:
       return new KeystoneError(
-        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`,
+        `${at}: Keystone does not say whether it refused the credentials (check the user, its domain, the password or secret) or the scope (check the project or domain asked for, its domain, and the user's role on it); diagnose-refusal: true tells the two apart.`,
         failure
       )
     case status === 400:

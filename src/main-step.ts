@@ -15,6 +15,7 @@ import { loadCredentialFile } from './credential-files.js'
 import { useTokenAsItIs } from './direct-use-step.js'
 import { tokenEnvironment } from './environment.js'
 import { KeystoneError } from './errors.js'
+import { explainRefusal } from './login-refusal.js'
 import { nodeFiles } from './files.js'
 import type { Keystone, Token } from './keystone.js'
 import { keylessLogin } from './oidc.js'
@@ -118,8 +119,19 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
 /** One login: a request body with the credentials, or the keyless exchange of a GitHub ID token. */
 function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, catalog: boolean): Promise<Token> {
   const { credentials } = config
-  if (credentials.method !== 'oidc') return keystone.issue(authRequestBody(credentials, config.scope), { catalog })
   const core = context.core
+  if (credentials.method !== 'oidc') {
+    return keystone.issue(authRequestBody(credentials, config.scope), { catalog }).catch(async (error: unknown) => {
+      throw await explainRefusal(error, {
+        keystone,
+        credentials,
+        scope: config.scope,
+        probe: config.diagnoseRefusal,
+        log: line => core.info(line),
+        mask: secret => core.setSecret(secret)
+      })
+    })
+  }
   return keylessLogin(
     { core, getIDToken: audience => core.getIDToken(audience), keystone },
     { identityProvider: credentials.identityProvider, protocol: credentials.protocol, audience: credentials.audience },
