@@ -132,6 +132,23 @@ describe('issue', () => {
   })
 })
 
+describe("a limiter's retry hint reaches the retry policy, whichever header carries it", () => {
+  test.each([
+    ['Retry-After', '5', undefined],
+    ['X-RateLimit-Retry-After', '6', 'X-RateLimit-Retry-After'],
+    ['X-Retry-After', '7', 'X-Retry-After'],
+    ['X-RateLimit-Reset', '1798000000', 'X-RateLimit-Reset']
+  ])('%s', async (header, value, named) => {
+    nock('https://keystone.test')
+      .post('/v3/auth/tokens?nocatalog')
+      .reply(429, keystoneError(429, 'Too Many Requests', 'Too Many Requests'), { ...JSON_HEADERS, [header]: value })
+    const error = (await keystone.issue(BODY, { catalog: false }).catch((e: unknown) => e)) as KeystoneError
+    expect(error.status).toBe(429)
+    expect(error.retryAfter).toBe(value)
+    expect(error.retryAfterHeader).toBe(named)
+  })
+})
+
 describe('revoke', () => {
   test.each([
     [204, 'revoked'],

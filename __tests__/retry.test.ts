@@ -1,6 +1,6 @@
 import { KeystoneError } from '../src/errors.js'
 import { NetworkError } from '../src/http.js'
-import { backoffDelay, isRetryable, parseRetryAfter, withRetries, type RetryPolicy } from '../src/retry.js'
+import { backoffDelay, isRetryable, parseRetryAfter, parseRetryHint, retryHintHeader, withRetries, type RetryPolicy } from '../src/retry.js'
 
 const POLICY: RetryPolicy = { maxWaitMs: 300_000, outageMaxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
 
@@ -283,5 +283,105 @@ describe('two budgets: max-wait for a rate limit, outage-wait for an outage', ()
     )
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(10_000)
     expect(error.message).toMatch(/\(max-wait 10 s\)\. Last answer: HTTP 503$/)
+  })
+})
+
+describe("other limiters' hints: X-RateLimit-Retry-After, X-Retry-After, X-RateLimit-Reset", () => {
+  const now = Date.parse('2026-11-30T10:00:00Z')
+  const nowS = now / 1000
+  test.each<[string, string, number | undefined]>([
+    ['X-RateLimit-Retry-After', '7', 7000],
+    ['X-RateLimit-Retry-After', '1.5', 1500],
+    ['X-Retry-After', '3', 3000],
+    ['X-Retry-After', 'Mon, 30 Nov 2026 10:00:30 GMT', 30_000],
+    ['X-RateLimit-Reset', '20', 20_000],
+    ['X-RateLimit-Reset', String(nowS + 42), 42_000],
+    ['X-RateLimit-Reset', String(nowS + 2.5), 2500],
+    ['X-RateLimit-Reset', String(now + 9000), 9000],
+    ['X-RateLimit-Reset', String(nowS - 60), 0],
+    ['X-RateLimit-Reset', 'soon', undefined],
+    ['X-RateLimit-Reset', '-1', undefined],
+    ['X-Retry-After', '', undefined]
+  ])('%s: %j → %j', (header, value, expected) => {
+    expect(parseRetryHint(header, value, now)).toBe(expected)
+  })
+
+  test('Retry-After itself keeps its strict shapes', () => {
+    expect(parseRetryHint(undefined, '1.5', now)).toBeUndefined()
+    expect(parseRetryHint('Retry-After', String(nowS + 42), now)).toBe((nowS + 42) * 1000)
+  })
+
+  test('the header is found whichever a limiter sends, Retry-After first', () => {
+    const from = (headers: Record<string, string>) => retryHintHeader(name => headers[name])
+    expect(from({ 'retry-after': '5', 'x-ratelimit-reset': '9' })).toEqual({ retryAfter: '5' })
+    expect(from({ 'x-ratelimit-retry-after': '4' })).toEqual({ retryAfter: '4', retryAfterHeader: 'X-RateLimit-Retry-After' })
+    expect(from({ 'x-retry-after': '3' })).toEqual({ retryAfter: '3', retryAfterHeader: 'X-Retry-After' })
+    expect(from({ 'x-ratelimit-reset': '2', 'retry-after': ' ' })).toEqual({ retryAfter: '2', retryAfterHeader: 'X-RateLimit-Reset' })
+    expect(from({})).toEqual({})
+  })
+
+  const limited = (header: string, value: string) => new KeystoneError('HTTP 429', { status: 429, retryAfter: value, retryAfterHeader: header })
+
+  test.each([
+    ['X-RateLimit-Retry-After', '17'],
+    ['X-Retry-After', '17'],
+    ['X-RateLimit-Reset', '17']
+  ])('%s is waited like Retry-After, jitter on top, and named in the log', async (header, value) => {
+    const clock = fakeClock([0.25])
+    const lines: string[] = []
+    let calls = 0
+    await withRetries(
+      async () => {
+        if (++calls === 1) throw limited(header, value)
+        return 'ok'
+      },
+      { policy: POLICY, clock, log: l => lines.push(l) }
+    )
+    expect(clock.sleeps).toEqual([17_500])
+    expect(lines[0]).toContain(`(attempt 2, ${header} 17 s plus jitter,`)
+  })
+
+  test('X-RateLimit-Reset as a Unix time is waited until then', async () => {
+    let time = Date.parse('2026-11-30T10:00:00Z')
+    const sleeps: number[] = []
+    const clock = {
+      now: () => time,
+      random: () => 0,
+      sleep: async (ms: number) => {
+        sleeps.push(ms)
+        time += ms
+      }
+    }
+    let calls = 0
+    await withRetries(
+      async () => {
+        if (++calls === 1) throw limited('X-RateLimit-Reset', String(clock.now() / 1000 + 8))
+        return 'ok'
+      },
+      { policy: POLICY, clock, log: () => {} }
+    )
+    expect(sleeps).toEqual([8000])
+  })
+
+  test('the same caps: at least 1 s, and a hint beyond max-wait gives up at once naming the header', async () => {
+    const clock = fakeClock([0])
+    let calls = 0
+    await withRetries(
+      async () => {
+        if (++calls === 1) throw limited('X-Retry-After', '0.2')
+        return 'ok'
+      },
+      { policy: POLICY, clock, log: () => {} }
+    )
+    expect(clock.sleeps).toEqual([1000])
+    const error = await withRetries(
+      async () => {
+        throw limited('X-RateLimit-Reset', '86400')
+      },
+      { policy: POLICY, clock: fakeClock(), log: () => {} }
+    ).catch((e: KeystoneError) => e)
+    expect(error.message).toMatch(
+      /^Gave up after 1 attempt over 0 s \(max-wait 5 min; the next attempt, after X-RateLimit-Reset: 86400, would start past it\)/
+    )
   })
 })

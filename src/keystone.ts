@@ -1,7 +1,7 @@
 import { parseCatalog, type CatalogService } from './catalog.js'
 import { KeystoneError, oneLine, type KeystoneFailure } from './errors.js'
 import { NetworkError, send, type HttpRequest, type HttpResponse } from './http.js'
-import { withRetries, type RetryRun } from './retry.js'
+import { retryHintHeader, withRetries, type RetryRun } from './retry.js'
 import { parseKeystoneTime } from './time.js'
 
 export { KeystoneError }
@@ -218,7 +218,11 @@ function looksLikeHtml(response: HttpResponse): boolean {
 /** What the retry policy and the retry log lines need to know of an HTTP answer. */
 function statusFailure(response: HttpResponse): KeystoneFailure {
   const said = keystoneMessage(response, ' ')
-  return { status: response.status, retryAfter: headerValue(response, 'retry-after'), brief: `Keystone answered ${statusText(response)}${said}` }
+  return {
+    status: response.status,
+    ...retryHintHeader(name => headerValue(response, name)),
+    brief: `Keystone answered ${statusText(response)}${said}`
+  }
 }
 
 function issueFailure(response: HttpResponse, url: string): KeystoneError {

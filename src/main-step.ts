@@ -21,7 +21,7 @@ import type { Keystone, Token } from './keystone.js'
 import { keylessLogin } from './oidc.js'
 import { exportToken, setOutputs } from './outputs.js'
 import { slotDelay, type Pacing } from './pacing.js'
-import { realClock } from './retry.js'
+import { DEFAULT_RETRY_POLICY, realClock } from './retry.js'
 import { sealForOutput, useSharedToken } from './share-step.js'
 import { forgetToken, saveToken, type SavedToken } from './state.js'
 import { keystoneFor, type StepContext } from './step-context.js'
@@ -133,7 +133,16 @@ function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, c
     })
   }
   return keylessLogin(
-    { core, getIDToken: audience => core.getIDToken(audience), keystone },
+    {
+      core,
+      getIDToken: audience => core.getIDToken(audience),
+      keystone,
+      retry: {
+        policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: config.timing.maxWaitMs, outageMaxWaitMs: config.timing.outageWaitMs },
+        clock: context.clock ?? realClock,
+        log: line => core.info(line)
+      }
+    },
     { identityProvider: credentials.identityProvider, protocol: credentials.protocol, audience: credentials.audience },
     config.scope,
     { catalog, idTokenTimeoutMs: config.timing.timeoutMs }

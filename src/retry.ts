@@ -85,6 +85,49 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   return Math.max(0, at - nowMs)
 }
 
+/**
+ * Rate limiters in front of Keystone that do not send Retry-After send one of these (SAP's
+ * rate-limit middleware: X-Retry-After; others X-RateLimit-Retry-After or X-RateLimit-Reset).
+ * Retry-After wins when there are several.
+ */
+export const RETRY_HINT_HEADERS = ['retry-after', 'x-ratelimit-retry-after', 'x-retry-after', 'x-ratelimit-reset'] as const
+
+const HEADER_NAMES: Record<(typeof RETRY_HINT_HEADERS)[number], string> = {
+  'retry-after': 'Retry-After',
+  'x-ratelimit-retry-after': 'X-RateLimit-Retry-After',
+  'x-retry-after': 'X-Retry-After',
+  'x-ratelimit-reset': 'X-RateLimit-Reset'
+}
+
+/** The first retry hint an answer carries, with the name of its header when it is not Retry-After. */
+export function retryHintHeader(header: (name: string) => string | undefined): { retryAfter?: string; retryAfterHeader?: string } {
+  for (const name of RETRY_HINT_HEADERS) {
+    const value = header(name)
+    if (value === undefined || value.trim() === '') continue
+    return name === 'retry-after' ? { retryAfter: value } : { retryAfter: value, retryAfterHeader: HEADER_NAMES[name] }
+  }
+  return {}
+}
+
+/** From this many seconds on, a number is a Unix time, not a delay (2001-09-09: no limiter asks to wait 31 years). */
+const UNIX_TIME_FROM_S = 1e9
+
+/**
+ * A limiter's own hint as milliseconds from now: what parseRetryAfter accepts, plus the shapes of
+ * the X- headers: seconds with a fraction (`1.5`), or a Unix time in seconds or milliseconds
+ * (X-RateLimit-Reset is either a delay or a time, depending on the limiter). Undefined otherwise.
+ */
+export function parseRetryHint(header: string | undefined, value: string | undefined, nowMs: number): number | undefined {
+  if (header === undefined || header === 'Retry-After') return parseRetryAfter(value, nowMs)
+  if (value === undefined) return undefined
+  const text = value.trim()
+  if (!/^\d+(\.\d+)?$/.test(text)) return parseRetryAfter(text, nowMs)
+  const number = Number(text)
+  if (number >= UNIX_TIME_FROM_S * 1000) return Math.max(0, Math.round(number - nowMs))
+  if (number >= UNIX_TIME_FROM_S) return Math.max(0, Math.round(number * 1000 - nowMs))
+  return Math.round(number * 1000)
+}
+
 /** Full jitter: uniform between 0 and the exponential bound of this retry (1-based). */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: number, rateLimited = false): number {
   const cap = rateLimited ? policy.rateLimitMaxDelayMs : policy.maxDelayMs
@@ -152,7 +195,8 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       const elapsed = clock.now() - started
       const spent = budget.input === 'outage-wait' ? clock.now() - (outageSince ?? started) : elapsed
       const left = Math.min(budget.ms - spent, policy.maxWaitMs - elapsed)
-      const retryAfter = parseRetryAfter(failure.retryAfter, clock.now())
+      const retryAfter = parseRetryHint(failure.retryAfterHeader, failure.retryAfter, clock.now())
+      const hintHeader = failure.retryAfterHeader ?? 'Retry-After'
       // `Retry-After: 0` again and again would hammer a server that is already refusing.
       const asked = retryAfter === undefined ? undefined : Math.max(retryAfter, MIN_RETRY_AFTER_MS)
       // Never earlier than Retry-After, but not all at once either: a crowd told "1 s" that comes
@@ -162,14 +206,15 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       // A backoff longer than what is left is cut to a last attempt at the end of the budget;
       // a Retry-After beyond it is the server saying that no attempt within it will work.
       if (left <= 0 || wait > left) {
-        const why = asked !== undefined && left > 0 ? `; the next attempt, after Retry-After: ${failure.retryAfter?.trim()}, would start past it` : ''
+        const why =
+          asked !== undefined && left > 0 ? `; the next attempt, after ${hintHeader}: ${failure.retryAfter?.trim()}, would start past it` : ''
         const other = budget.input === 'outage-wait' ? '; a rate limit (429) gets max-wait' : ''
         throw new KeystoneError(
           `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (${budget.input} ${formatSeconds(budget.ms)}${why}${other}). Last answer: ${failure.message}`,
           failure
         )
       }
-      const why = asked !== undefined ? `, Retry-After ${formatSeconds(asked)} plus jitter` : ''
+      const why = asked !== undefined ? `, ${hintHeader} ${formatSeconds(asked)} plus jitter` : ''
       log(
         `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)}): ${retryHint(failure)}.`
       )
