@@ -401,7 +401,7 @@ describe('keylessLogin', () => {
       expect(lines[0]).toBe(
         'GitHub refused to issue an ID token (HTTP 500: Internal Server Error); retrying in 1 s (attempt 2, up to outage-wait 30 s).'
       )
-      expect(lines[1]).toMatch(/^Could not get a GitHub ID token: read ECONNRESET\.; retrying in 2 s \(attempt 3, up to outage-wait 30 s\)\.$/)
+      expect(lines[1]).toMatch(/^Could not get a GitHub ID token: read ECONNRESET; retrying in 2 s \(attempt 3, up to outage-wait 30 s\)\.$/)
     })
 
     test('still failing: gives up at outage-wait, saying how many attempts', async () => {

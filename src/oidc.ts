@@ -366,7 +366,7 @@ async function getIdTokenRetrying(deps: KeylessLoginDeps, audience: string | und
       }
       const wait = Math.min(backoffDelay(attempt, retry.policy, retry.clock.random()), left)
       retry.log(
-        `${explained.message.replace(/;.*$/s, '')}; retrying in ${formatSeconds(wait)} (attempt ${attempt + 1}, up to ${budget.input} ${formatSeconds(budget.ms)}).`
+        `${explained.message.replace(/;.*$/s, '').replace(/\.$/, '')}; retrying in ${formatSeconds(wait)} (attempt ${attempt + 1}, up to ${budget.input} ${formatSeconds(budget.ms)}).`
       )
       await retry.clock.sleep(wait)
     }
