@@ -220,7 +220,11 @@ const CASES: Record<string, Case> = {
   'timeout: forever': { inputs: { ...BASE, timeout: 'forever' }, error: /timeout.*give a duration/ },
   'timeout: -5': { inputs: { ...BASE, timeout: '-5' }, error: /give a duration/ },
   'max-wait: 7h': { inputs: { ...BASE, 'max-wait': '7h' }, error: /max-wait.*give a duration/ },
-  'max-wait of 10 KB': { inputs: { ...BASE, 'max-wait': '9'.repeat(KB10) }, error: /characters long/ }
+  'max-wait of 10 KB': { inputs: { ...BASE, 'max-wait': '9'.repeat(KB10) }, error: /characters long/ },
+  'outage-wait: 7h': { inputs: { ...BASE, 'outage-wait': '7h' }, error: /outage-wait.*give a duration/ },
+  'outage-wait: soon': { inputs: { ...BASE, 'outage-wait': 'soon' }, error: /outage-wait.*give a duration/ },
+  'allow-unscoped: yes': { inputs: { ...BASE, 'allow-unscoped': 'yes' }, error: /allow-unscoped.*use true or false/ },
+  'diagnose-refusal: no': { inputs: { ...BASE, 'diagnose-refusal': 'no' }, error: /diagnose-refusal.*use true or false/ }
 }
 
 /**
@@ -300,11 +304,15 @@ function expectStoppedCleanly(c: Case, { run: r, requests }: { run: StepRun; req
 }
 
 test('the harness sees a request when the inputs are good (so "no request" below means something)', async () => {
+  // Two: the scoped login, then diagnose-refusal's unscoped attempt, both refused by the counting server.
   const result = await run({ inputs: BASE })
-  expect(result.requests).toBe(1)
-  expect(result.run.lines.filter(l => l.startsWith('::error::'))).toEqual([expect.stringMatching(/HTTP 401.*"counted"/)])
+  expect(result.requests).toBe(2)
+  expect(result.run.lines.filter(l => l.startsWith('::error::'))).toEqual([
+    expect.stringMatching(/HTTP 401.*"counted".*refused the credentials themselves, also without a scope/)
+  ])
   const openrc = await run({ env: OPENRC })
-  expect(openrc.requests).toBe(1)
+  expect(openrc.requests).toBe(2)
+  expect((await run({ inputs: { ...BASE, 'diagnose-refusal': 'false' } })).requests).toBe(1)
 })
 
 test(`the corpus holds at least 40 cases (${Object.keys(CASES).length} + ${Object.keys(WRONG_TODAY).length})`, () => {

@@ -84,7 +84,7 @@ test('cancelled while waiting for its pacing slot: no request at all, one clear 
 })
 
 test('cancelled during a retry back-off: the back-off ends at once and no further request is sent', async () => {
-  keystone.onPost((_request, response) => response.writeHead(503, { 'Retry-After': '30' }).end())
+  keystone.onPost((_request, response) => response.writeHead(503, { 'Retry-After': '10' }).end())
   const started = Date.now()
   const run = await cancelledMain({ 'max-wait': '60s' }, 200)
   expect(Date.now() - started).toBeLessThan(2000)

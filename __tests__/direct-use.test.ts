@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
+import * as path from 'node:path'
 import { join } from 'node:path'
 import { catalogEndpoints } from '../src/catalog.js'
-import { directUseSetup, DirectUseError, prependPath, writeSetupFiles, type DirectUseInput, type SetupFs } from '../src/direct-use.js'
+import { directUseSetup, DirectUseError, hostPlatform, prependPath, writeSetupFiles, type DirectUseInput, type SetupFs } from '../src/direct-use.js'
 import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from '../src/direct-use/keyring-shim.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'
@@ -64,6 +65,7 @@ function input(overrides: Partial<DirectUseInput> = {}): DirectUseInput {
     tokenBody: tokenBody(),
     authUrl: 'https://keystone.example/v3',
     runnerTemp: '/home/runner/work/_temp',
+    platform: 'posix',
     ...overrides
   }
 }
@@ -540,5 +542,20 @@ print(cloud_region.keyring.__name__, cloud_region.keyring.set_password('openstac
     )
     expect(result.stderr).toBe('')
     expect(result.stdout.trim()).toMatch(/\/real\/keyring\/__init__\.py$/)
+  })
+})
+
+describe("the runner's own path syntax (Linux, macOS, Windows runners)", () => {
+  test('by default PYTHONPATH is joined with path.delimiter of the machine the step runs on', () => {
+    const { platform: _platform, ...onThisMachine } = input({ env: { PYTHONPATH: 'src' } })
+    const setup = directUseSetup(onThisMachine)
+    const paths = path.delimiter === ';' ? path.win32 : path.posix
+    expect(setup.env.PYTHONPATH).toBe(`${paths.join('/home/runner/work/_temp', 'openstack-token', 'python')}${path.delimiter}src`)
+  })
+
+  test('hostPlatform reads the separator: `;` is Windows, `:` is Linux and macOS', () => {
+    expect(hostPlatform(';')).toBe('win32')
+    expect(hostPlatform(':')).toBe('posix')
+    expect(hostPlatform()).toBe(process.platform === 'win32' ? 'win32' : 'posix')
   })
 })

@@ -68,7 +68,7 @@ describe('issue', () => {
     [
       401,
       keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.'),
-      /HTTP 401 .*saying "The request you have made requires authentication.": the credentials were refused, or the user has no role/
+      /HTTP 401 .*saying "The request you have made requires authentication.": Keystone does not say whether it refused the credentials .* or the scope/
     ],
     [
       400,
@@ -129,6 +129,23 @@ describe('issue', () => {
       .post('/v3/auth/tokens?nocatalog')
       .reply(201, tokenBody(), { ...JSON_HEADERS, 'X-Subject-Token': 'a b' })
     expect((await issueError()).message).toMatch(/X-Subject-Token that is not a token/)
+  })
+})
+
+describe("a limiter's retry hint reaches the retry policy, whichever header carries it", () => {
+  test.each([
+    ['Retry-After', '5', undefined],
+    ['X-RateLimit-Retry-After', '6', 'X-RateLimit-Retry-After'],
+    ['X-Retry-After', '7', 'X-Retry-After'],
+    ['X-RateLimit-Reset', '1798000000', 'X-RateLimit-Reset']
+  ])('%s', async (header, value, named) => {
+    nock('https://keystone.test')
+      .post('/v3/auth/tokens?nocatalog')
+      .reply(429, keystoneError(429, 'Too Many Requests', 'Too Many Requests'), { ...JSON_HEADERS, [header]: value })
+    const error = (await keystone.issue(BODY, { catalog: false }).catch((e: unknown) => e)) as KeystoneError
+    expect(error.status).toBe(429)
+    expect(error.retryAfter).toBe(value)
+    expect(error.retryAfterHeader).toBe(named)
   })
 })
 

@@ -162,9 +162,10 @@ describe('scopes as exported', () => {
     expect(run.exported()).toMatchObject({ OS_SYSTEM_SCOPE: 'all', OS_PROJECT_ID: '', OS_DOMAIN_ID: '' })
   })
 
-  test('an unscoped token exports no scope at all', async () => {
+  test('an unscoped token asked for on purpose (allow-unscoped) exports no scope at all', async () => {
     issues(201, tokenBody({ scope: 'unscoped' }))
-    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD })
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'allow-unscoped': 'true' })
+    expect(run.exitCode()).toBe(0)
     const exported = run.exported()
     for (const name of ['OS_PROJECT_ID', 'OS_PROJECT_NAME', 'OS_DOMAIN_ID', 'OS_DOMAIN_NAME', 'OS_SYSTEM_SCOPE']) expect(exported[name]).toBe('')
     expect(run.lines.join('\n')).toMatch(/scoped to no scope \(unscoped\)/)
@@ -176,6 +177,38 @@ describe('scopes as exported', () => {
     expect(run.exported()).toEqual({})
     expect(run.outputs().token).toBe(TOKEN)
     expect(run.state().token).toBe(TOKEN)
+  })
+})
+
+describe('a blank scope (a misspelt secret expands to an empty string)', () => {
+  const revokes = () => nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+
+  test('an empty project-id input: the step fails naming the empty scope inputs, and the unscoped token is revoked', async () => {
+    issues(201, tokenBody({ scope: 'unscoped' }))
+    const revoked = revokes()
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'project-id': '' })
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toEqual([
+      expect.stringMatching(
+        /^::error::Keystone issued an unscoped token: no scope reached the step, since the inputs `project-id`, `project-name`, `domain-id`, `domain-name`, `system-scope` .* are all empty, and the user has no default project\. .*check the secret's name, or set allow-unscoped: true/
+      )
+    ])
+    expect(revoked.isDone()).toBe(true)
+    expect(run.exported()).toEqual({})
+  })
+
+  test('OS_PROJECT_ID set but empty in the job env is named as such', async () => {
+    issues(201, tokenBody({ scope: 'unscoped' }))
+    revokes()
+    const run = await main({}, { ...JOB_ENV, OS_TENANT_NAME: '', OS_PROJECT_ID: '' })
+    expect(errorLines(run)[0]).toContain('(set but empty: OS_PROJECT_ID of the job env, OS_TENANT_NAME of the job env)')
+  })
+
+  test('no scope asked and the user has a default project: no error, the token is scoped to it', async () => {
+    issues(201, tokenBody())
+    const run = await main({ 'auth-url': KEYSTONE, 'user-id': USER2.id, password: PASSWORD, 'project-id': '' })
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported().OS_PROJECT_ID).toBe(PROJ2.id)
   })
 })
 
@@ -444,7 +477,9 @@ describe('rate limits', () => {
     expect(step.exitCode()).toBe(0)
     // Retry-After, plus full jitter on top (random 0.5 of the first 2 s bound) so a crowd spreads out
     expect(sleeps).toEqual([4000])
-    expect(step.lines).toContain('Keystone answered HTTP 429 "Too Many Requests"; retrying in 4 s (attempt 2, Retry-After 3 s plus jitter).')
+    expect(step.lines).toContain(
+      'Keystone answered HTTP 429 "Too Many Requests"; retrying in 4 s (attempt 2, Retry-After 3 s plus jitter, up to max-wait 5 min): Keystone is rate-limiting logins.'
+    )
     expect(step.exported().OS_TOKEN).toBe(TOKEN)
   })
 
@@ -483,6 +518,79 @@ describe('failures', () => {
     expect(errorLines(run)[0]).toMatch(/HTTP 401.*"The request you have made requires authentication."/)
     expect(run.exported()).toEqual({})
     expectNoLeak(run, PASSWORD)
+  })
+
+  describe('a 401 names the family: the credentials, or only the scope (diagnose-refusal)', () => {
+    const REFUSED = keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.')
+    const PROBE_TOKEN = 'gAAAAAprobe-token-of-an-unscoped-login-0123456789'
+    type Login = { auth: { scope?: unknown } }
+    const scoped = (body: Login) => body.auth.scope !== undefined && body.auth.scope !== 'unscoped'
+    const unscoped = (body: Login) => body.auth.scope === 'unscoped'
+    const post = (match: (body: Login) => boolean) =>
+      nock(KEYSTONE).post(p => p === '/v3/auth/tokens' || p === '/v3/auth/tokens?nocatalog', match as (body: object) => boolean)
+
+    test('a wrong password: refused also without a scope, so the message says to check the user and the password', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      const probe = post(unscoped).reply(401, REFUSED, JSON_HEADERS)
+      const run = await main({}, JOB_ENV)
+      expect(run.exitCode()).toBe(1)
+      expect(probe.isDone()).toBe(true)
+      expect(errorLines(run)).toEqual([
+        expect.stringMatching(
+          /^::error::Keystone answered HTTP 401 .* at https:\/\/keystone\.test\/v3\/auth\/tokens: Keystone refused the credentials themselves, also without a scope; check the user \(username with user-domain-name or user-domain-id\) and the password; a user locked out/
+        )
+      ])
+      expectNoLeak(run, PASSWORD)
+    })
+
+    test('no role on the project: the credentials work unscoped, that token is revoked at once, and the message names the scope', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      post(unscoped).reply(201, tokenBody({ scope: 'unscoped' }), { ...JSON_HEADERS, 'X-Subject-Token': PROBE_TOKEN })
+      const revoked = nock(KEYSTONE)
+        .delete('/v3/auth/tokens')
+        .matchHeader('x-subject-token', PROBE_TOKEN)
+        .matchHeader('x-auth-token', PROBE_TOKEN)
+        .reply(204)
+      const run = await main({ 'project-id': PROJ2.id }, JOB_ENV)
+      expect(run.exitCode()).toBe(1)
+      expect(revoked.isDone()).toBe(true)
+      expect(errorLines(run)).toEqual([
+        expect.stringMatching(
+          /^::error::Keystone answered HTTP 401 .*: Keystone accepted the credentials but refused a token scoped to project 0f2c4c30f1dc46468772fa9da7d7cd27; check that the project exists \(project-id\), and that the user has a role on it/
+        )
+      ])
+      expect(run.lines).toContain(`::add-mask::${PROBE_TOKEN}`)
+      expectNoLeak(run, PASSWORD, PROBE_TOKEN)
+      expect(run.exported()).toEqual({})
+      expect(run.state()).toEqual({})
+    })
+
+    test('diagnose-refusal: false makes one attempt only, and the message names both families', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      const probe = post(unscoped).reply(201, tokenBody({ scope: 'unscoped' }), TOKEN_HEADERS)
+      const run = await main({ 'diagnose-refusal': 'false' }, JOB_ENV)
+      expect(probe.isDone()).toBe(false)
+      expect(errorLines(run)[0]).toMatch(
+        /does not say whether it refused the credentials .* or the scope .*; diagnose-refusal: true tells the two apart\.$/
+      )
+    })
+
+    test('an application credential sends no scope: its 401 is the credential, with no second attempt', async () => {
+      const probe = post(unscoped).reply(201, tokenBody({ scope: 'unscoped' }), TOKEN_HEADERS)
+      issues(401, REFUSED, JSON_HEADERS)
+      const run = await main({ 'auth-url': KEYSTONE, 'application-credential-id': 'ac1', 'application-credential-secret': 'ac-secret-1' })
+      expect(probe.isDone()).toBe(false)
+      expect(errorLines(run)[0]).toMatch(
+        /Keystone refused the credentials themselves; check application-credential-id \(or -name with its user\) and application-credential-secret/
+      )
+    })
+
+    test('a probe answered with neither a token nor a 401 leaves the first answer as it was', async () => {
+      post(scoped).reply(401, REFUSED, JSON_HEADERS)
+      post(unscoped).reply(400, keystoneError(400, 'Bad Request', 'nope'), JSON_HEADERS)
+      const run = await main({}, JOB_ENV)
+      expect(errorLines(run)[0]).toMatch(/HTTP 401 .*does not say whether it refused the credentials/)
+    })
   })
 
   test('a token scoped elsewhere than asked is revoked at once and reported', async () => {

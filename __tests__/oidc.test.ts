@@ -373,6 +373,73 @@ describe('keylessLogin', () => {
       .reply(status)
   }
 
+  describe("GitHub's ID-token service on a bad day: retried within outage-wait", () => {
+    const POLICY = { maxWaitMs: 300_000, outageMaxWaitMs: 30_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
+    function retryRun() {
+      let now = 0
+      const sleeps: number[] = []
+      const lines: string[] = []
+      const clock = { now: () => now, random: () => 0.5, sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)) }
+      return { retry: { policy: POLICY, clock, log: (line: string) => void lines.push(line) }, sleeps, lines }
+    }
+    const failure500 = new Error('Failed to get ID Token. \n        Error Code : 500\n        Error Message: Internal Server Error')
+
+    test('a 500, then a reset connection, then the token: two retries, each logged', async () => {
+      const { retry, sleeps, lines } = retryRun()
+      const { keystone } = fakeKeystone(async () => UNSCOPED_TOKEN)
+      rescope()
+      revokeUnscoped()
+      let calls = 0
+      const getIDToken = async () => {
+        calls++
+        if (calls === 1) throw failure500
+        if (calls === 2) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+        return JWT
+      }
+      const token = await keylessLogin({ core: recordingCore().core, getIDToken, keystone, retry }, SETTINGS, PROJECT_SCOPE, { catalog: false })
+      expect(token.value).toBe(TOKEN)
+      expect(calls).toBe(3)
+      expect(sleeps).toEqual([1000, 2000])
+      expect(lines[0]).toBe(
+        'GitHub refused to issue an ID token (HTTP 500: Internal Server Error); retrying in 1 s (attempt 2, up to outage-wait 30 s).'
+      )
+      expect(lines[1]).toMatch(/^Could not get a GitHub ID token: read ECONNRESET; retrying in 2 s \(attempt 3, up to outage-wait 30 s\)\.$/)
+    })
+
+    test('still failing: gives up at outage-wait, saying how many attempts', async () => {
+      const { retry, sleeps } = retryRun()
+      const { keystone } = fakeKeystone(async () => UNSCOPED_TOKEN)
+      const error = await keylessLogin(
+        { core: recordingCore().core, getIDToken: async () => Promise.reject(failure500), keystone, retry },
+        SETTINGS,
+        PROJECT_SCOPE,
+        { catalog: false }
+      ).catch((e: Error) => e)
+      expect(sleeps.reduce((a, b) => a + b, 0)).toBe(30_000)
+      expect((error as Error).message).toMatch(
+        /^GitHub refused to issue an ID token \(HTTP 500: .*\. Gave up after \d+ attempts over 30 s \(outage-wait 30 s\)\.$/
+      )
+    })
+
+    test.each([
+      ['no permission', new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable'), /lacks the permission/],
+      ['a 403 refusal', new Error('Failed to get ID Token. \n Error Code : 403\n Error Message: Forbidden'), /HTTP 403/]
+    ])('%s is not retried', async (_name, failure, message) => {
+      const { retry, sleeps } = retryRun()
+      const { keystone } = fakeKeystone(async () => UNSCOPED_TOKEN)
+      let calls = 0
+      const getIDToken = async () => {
+        calls++
+        throw failure
+      }
+      await expect(
+        keylessLogin({ core: recordingCore().core, getIDToken, keystone, retry }, SETTINGS, PROJECT_SCOPE, { catalog: false })
+      ).rejects.toThrow(message)
+      expect(calls).toBe(1)
+      expect(sleeps).toEqual([])
+    })
+  })
+
   test('ID token (masked) → unscoped token (masked) → token-method rescope → unscoped revoked → the scoped token', async () => {
     const { core: fake, log } = recordingCore()
     const { keystone, calls } = fakeKeystone(async () => UNSCOPED_TOKEN)

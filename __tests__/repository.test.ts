@@ -80,6 +80,42 @@ describe('workflow files', () => {
   })
 })
 
+/** The node24 majors of the actions GitHub publishes that workflows here use; older ones run on Node 20, which runners no longer have. */
+const CURRENT_MAJORS: Record<string, number> = { 'actions/checkout': 7, 'actions/setup-node': 7, 'actions/upload-artifact': 7 }
+
+describe('workflows run as pasted', () => {
+  const workflow = (file: string) =>
+    parseYaml(read(file)) as { permissions?: unknown; jobs: Record<string, { permissions?: unknown; steps?: { uses?: string; run?: string }[] }> }
+
+  test.each([...WORKFLOWS, ...EXAMPLES])('%s uses the current (node24) major of each actions/* action', file => {
+    for (const [, action, major] of read(file).matchAll(/uses:\s*(actions\/[\w-]+)@v(\d+)/g)) {
+      expect([action, Number(major)]).toEqual([action, CURRENT_MAJORS[action!] ?? expect.any(Number)])
+    }
+  })
+
+  test.each([...WORKFLOWS, ...EXAMPLES])('%s has a least-privilege permissions block for every job', file => {
+    const { permissions, jobs } = workflow(file)
+    for (const [name, job] of Object.entries(jobs)) expect([name, permissions ?? job.permissions]).toEqual([name, expect.anything()])
+    // Never the write-all default: each scope is read, none, or id-token: write for keyless login.
+    for (const block of [permissions, ...Object.values(jobs).map(job => job.permissions)]) {
+      if (block === undefined || (typeof block === 'object' && block !== null && Object.keys(block).length === 0)) continue
+      expect(block).not.toBe('write-all')
+      for (const [scope, level] of Object.entries(block as Record<string, string>))
+        expect(level === 'read' || level === 'none' || scope === 'id-token' || file.startsWith('.github/')).toBe(true)
+    }
+  })
+
+  test.each(EXAMPLES)('%s installs the openstack CLI before the job uses it (GitHub runner images lack it)', file => {
+    for (const [name, job] of Object.entries(workflow(file).jobs)) {
+      const steps = job.steps ?? []
+      const firstCli = steps.findIndex(step => /(^|\s)(openstack |\.\/deploy\.sh)/.test(step.run ?? ''))
+      if (firstCli === -1) continue
+      const install = steps.findIndex(step => /apt-get install .*python3-openstackclient|pipx install .*python-openstackclient/.test(step.run ?? ''))
+      expect([name, install >= 0 && install < firstCli]).toEqual([name, true])
+    }
+  })
+})
+
 describe('action.yml', () => {
   const content = read('action.yml')
 

@@ -32,6 +32,7 @@ export const INPUT_FALLBACKS = {
   revoke: [],
   'export-env': [],
   'max-wait': [],
+  'outage-wait': [],
   timeout: [],
   openrc: [],
   'clouds-yaml': [],
@@ -43,6 +44,8 @@ export const INPUT_FALLBACKS = {
   'share-key': [],
   'shared-token': [],
   'min-validity': [],
+  'allow-unscoped': [],
+  'diagnose-refusal': [],
   validate: [],
   'revoke-shared': [],
   'token-use': [],
@@ -103,13 +106,15 @@ export type Scope =
 
 /** How long the step may spend on Keystone. */
 export interface Timing {
-  /** Overall budget of retries (`max-wait`). */
+  /** Overall budget of retries (`max-wait`): what a rate limit (429) may take. */
   maxWaitMs: number
+  /** Budget of an outage within it (`outage-wait`): a refused connection, a proxy's 502, a 503. */
+  outageWaitMs: number
   /** Deadline of one request (`timeout`). */
   timeoutMs: number
 }
 
-export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, timeoutMs: 30_000 }
+export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, outageWaitMs: 30_000, timeoutMs: 30_000 }
 
 /** Sharing one token across the jobs of a run (see share-step.ts). */
 export interface SharingSettings {
@@ -174,6 +179,20 @@ export interface ActionConfig {
   warnings: string[]
   /** Which value overrode which, for the log. */
   overrides: string[]
+  /** `allow-unscoped`: an unscoped token is what the job wants, not a blank secret. */
+  allowUnscoped: boolean
+  /** `diagnose-refusal`: after a scoped login's 401, one unscoped attempt tells credentials from scope. */
+  diagnoseRefusal: boolean
+  /** No scope was asked for: where one could have come from, and which of those were set but empty. */
+  blankScope?: BlankScope
+}
+
+/** For the error when Keystone answers an empty scope with an unscoped token. */
+export interface BlankScope {
+  /** The scope inputs, all of them empty (a step cannot tell an input given empty from one not given). */
+  inputs: string[]
+  /** `OS_PROJECT_ID of the job env`: variables that are there, with an empty value (a misspelt secret). */
+  setButEmpty: string[]
 }
 
 export type TokenUse = 'exchange' | 'direct'
@@ -407,8 +426,26 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     ...(pacing && { pacing }),
     tls,
     warnings,
-    overrides: read.overrides
+    overrides: read.overrides,
+    allowUnscoped: resolveBoolean(read.fromInput('allow-unscoped'), false),
+    diagnoseRefusal: resolveBoolean(read.fromInput('diagnose-refusal'), true),
+    ...(scope.kind === 'default' && credentials.method !== 'application-credential' && { blankScope: blankScope(source) })
   }
+}
+
+const SCOPE_INPUTS = ['project-id', 'project-name', 'domain-id', 'domain-name', 'system-scope'] as const satisfies readonly InputName[]
+
+function blankScope(source: ConfigSource): BlankScope {
+  const setButEmpty: string[] = []
+  for (const name of SCOPE_INPUTS) {
+    for (const variable of INPUT_FALLBACKS[name]) {
+      const inFile = source.file?.variables[variable]
+      if (inFile !== undefined && inFile.trim() === '') setButEmpty.push(`${variable} from ${source.file!.label}`)
+      const inEnv = source.env[variable]
+      if (inEnv !== undefined && inEnv.trim() === '' && !source.file?.unset.includes(variable)) setButEmpty.push(`${variable} of the job env`)
+    }
+  }
+  return { inputs: SCOPE_INPUTS.map(name => `\`${name}\``), setButEmpty }
 }
 
 function domainRef(id: Sourced | undefined, name: Sourced | undefined): DomainRef | undefined {
@@ -640,11 +677,12 @@ export function resolveJobSettings(source: ConfigSource, method: AuthMethod): Jo
   }
 }
 
-/** `max-wait` and `timeout`, read on their own so that the post step can use them too. */
+/** `max-wait`, `outage-wait` and `timeout`, read on their own so that the post step can use them too. */
 export function resolveTiming(source: ConfigSource): Timing {
   const read = new Reader(source)
   return {
     maxWaitMs: resolveDuration(read.fromInput('max-wait'), DEFAULT_TIMING.maxWaitMs, 0, 6 * 3_600_000),
+    outageWaitMs: resolveDuration(read.fromInput('outage-wait'), DEFAULT_TIMING.outageWaitMs, 0, 6 * 3_600_000),
     timeoutMs: resolveDuration(read.fromInput('timeout'), DEFAULT_TIMING.timeoutMs, 1000, 600_000)
   }
 }

@@ -50,7 +50,7 @@ export interface DirectUseInput {
    * replaced, and an OS_CLIENT_SECURE_FILE of the user's is left alone.
    */
   env?: Readonly<Record<string, string | undefined>>
-  /** Path syntax of the runner: `win32` joins with `\` and separates PYTHONPATH with `;`. Default posix. */
+  /** Path syntax of the runner: `win32` joins with `\` and separates PYTHONPATH with `;`. Default: this machine's. */
   platform?: 'posix' | 'win32'
 }
 
@@ -113,12 +113,18 @@ export function prependPath(entry: string, existing: string | undefined, delimit
   return [entry, ...rest].join(delimiter)
 }
 
+/** This machine's path syntax, by its PYTHONPATH separator (`path.delimiter`). */
+export function hostPlatform(delimiter: string = path.delimiter): 'posix' | 'win32' {
+  return delimiter === ';' ? 'win32' : 'posix'
+}
+
 export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   if (!text(input.token)) throw new DirectUseError('Direct token use needs the token.')
   if (!text(input.runnerTemp)) throw new DirectUseError('Direct token use needs RUNNER_TEMP, where the token state is written.')
   const token = tokenDocument(input.tokenBody)
-  const paths = input.platform === 'win32' ? path.win32 : path.posix
-  const delimiter = input.platform === 'win32' ? ';' : ':'
+  // The runner's own syntax unless told otherwise: a Windows runner separates PYTHONPATH with `;`.
+  const paths = (input.platform ?? hostPlatform()) === 'win32' ? path.win32 : path.posix
+  const delimiter = paths.delimiter
   const env = input.env ?? {}
 
   const directory = paths.join(input.runnerTemp, DIRECTORY_NAME)

@@ -13,8 +13,10 @@ export interface KeystoneFailure {
   /** HTTP status; undefined for a network failure. */
   status?: number
   network?: NetworkError
-  /** The Retry-After header, as sent. */
+  /** The Retry-After header (or another limiter's hint, see retryAfterHeader), as sent. */
   retryAfter?: string
+  /** Which header retryAfter came from, when not Retry-After: `X-RateLimit-Reset`, … */
+  retryAfterHeader?: string
   /** A few words for a retry's log line: `Keystone answered HTTP 429`, `connection refused`. */
   brief?: string
 }
@@ -25,12 +27,14 @@ export class KeystoneError extends UserError {
   readonly status?: number
   readonly network?: NetworkError
   readonly retryAfter?: string
+  readonly retryAfterHeader?: string
   readonly brief: string
   constructor(message: string, failure: KeystoneFailure = {}) {
     super(message)
     this.status = failure.status
     this.network = failure.network
     this.retryAfter = failure.retryAfter
+    this.retryAfterHeader = failure.retryAfterHeader
     this.brief = failure.brief ?? (failure.status !== undefined ? `Keystone answered HTTP ${failure.status}` : (failure.network?.message ?? message))
   }
 }

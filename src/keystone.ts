@@ -1,7 +1,7 @@
 import { parseCatalog, type CatalogService } from './catalog.js'
 import { KeystoneError, oneLine, type KeystoneFailure } from './errors.js'
 import { NetworkError, send, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js'
-import { withRetries, type RetryRun } from './retry.js'
+import { retryHintHeader, withRetries, type RetryRun } from './retry.js'
 import { parseKeystoneTime } from './time.js'
 
 export { KeystoneError }
@@ -293,7 +293,11 @@ function looksLikeHtml(response: HttpResponse): boolean {
 /** What the retry policy and the retry log lines need to know of an HTTP answer. */
 function statusFailure(response: HttpResponse): KeystoneFailure {
   const said = keystoneMessage(response, ' ')
-  return { status: response.status, retryAfter: headerValue(response, 'retry-after'), brief: `Keystone answered ${statusText(response)}${said}` }
+  return {
+    status: response.status,
+    ...retryHintHeader(name => headerValue(response, name)),
+    brief: `Keystone answered ${statusText(response)}${said}`
+  }
 }
 
 function issueFailure(response: HttpResponse, url: string): KeystoneError {
@@ -304,7 +308,7 @@ function issueFailure(response: HttpResponse, url: string): KeystoneError {
   switch (true) {
     case status === 401:
       return new KeystoneError(
-        `${at}: the credentials were refused, or the user has no role on the requested scope; check the user, its domain, the password or secret, and the project or domain asked for.`,
+        `${at}: Keystone does not say whether it refused the credentials (check the user, its domain, the password or secret) or the scope (check the project or domain asked for, its domain, and the user's role on it); diagnose-refusal: true tells the two apart.`,
         failure
       )
     case status === 400:

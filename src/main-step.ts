@@ -15,6 +15,7 @@ import { loadCredentialFile } from './credential-files.js'
 import { useTokenAsItIs } from './direct-use-step.js'
 import { tokenEnvironment } from './environment.js'
 import { KeystoneError } from './errors.js'
+import { explainRefusal } from './login-refusal.js'
 import { nodeFiles } from './files.js'
 import { remainingMs, type Keystone, type Token } from './keystone.js'
 import { keylessLogin } from './oidc.js'
@@ -23,11 +24,11 @@ import { slotDelay, type Pacing } from './pacing.js'
 import { realClock } from './retry.js'
 import { sealForOutput, useSharedToken } from './share-step.js'
 import { forgetToken, saveToken, type SavedToken } from './state.js'
-import { keystoneFor, type StepContext } from './step-context.js'
+import { keystoneFor, retryRunFor, type StepContext } from './step-context.js'
 import { tokenSummary } from './summary.js'
 import { formatDuration, formatSeconds, formatTime } from './time.js'
 import { prepareTls } from './tls.js'
-import { checkIssuedToken, describeScope, shown } from './token-checks.js'
+import { checkIssuedToken, checkScoped, describeScope, shown } from './token-checks.js'
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
@@ -98,6 +99,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     signal?.throwIfAborted()
 
     checkIssuedToken(issued, config.scope)
+    checkScoped(issued, config.blankScope, config.allowUnscoped)
     checkMinValidity(issued, sharing)
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
     setOutputs(core, issued, config)
@@ -129,10 +131,26 @@ type KeystoneReach = Pick<SavedToken, 'authUrl' | 'ca' | 'caFile' | 'insecure'>
 /** One login: a request body with the credentials, or the keyless exchange of a GitHub ID token. */
 function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, catalog: boolean): Promise<Token> {
   const { credentials } = config
-  if (credentials.method !== 'oidc') return keystone.issue(authRequestBody(credentials, config.scope), { catalog })
   const core = context.core
+  if (credentials.method !== 'oidc') {
+    return keystone.issue(authRequestBody(credentials, config.scope), { catalog }).catch(async (error: unknown) => {
+      throw await explainRefusal(error, {
+        keystone,
+        credentials,
+        scope: config.scope,
+        probe: config.diagnoseRefusal,
+        log: line => core.info(line),
+        mask: secret => core.setSecret(secret)
+      })
+    })
+  }
   return keylessLogin(
-    { core, getIDToken: audience => core.getIDToken(audience), keystone },
+    {
+      core,
+      getIDToken: audience => core.getIDToken(audience),
+      keystone,
+      retry: retryRunFor(config.timing, context)
+    },
     { identityProvider: credentials.identityProvider, protocol: credentials.protocol, audience: credentials.audience },
     config.scope,
     { catalog, idTokenTimeoutMs: config.timing.timeoutMs }

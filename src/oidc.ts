@@ -4,7 +4,8 @@ import type { Core } from './core.js'
 import { KeystoneError, oneLine, UserError } from './errors.js'
 import type { HttpResponse } from './http.js'
 import type { RefusalExplainer, Revocation, Token } from './keystone.js'
-import { formatTime } from './time.js'
+import { backoffDelay, budgetFor, type RetryRun } from './retry.js'
+import { formatSeconds, formatTime } from './time.js'
 
 /**
  * Keyless login (`auth-method: oidc`): the job asks GitHub for an OIDC ID token (a JWT naming the
@@ -290,6 +291,8 @@ export interface KeylessLoginDeps {
   /** `core.getIDToken` of @actions/core. */
   getIDToken: (audience?: string) => Promise<string>
   keystone: FederatingKeystone
+  /** Retries of getIDToken, within the outage budget; without it, one attempt. */
+  retry?: RetryRun
 }
 
 /**
@@ -308,12 +311,7 @@ export async function keylessLogin(
   // Before asking GitHub for anything: bad ids are a configuration mistake.
   federationAuthUrl(keystone.authUrl, settings.identityProvider, settings.protocol)
 
-  let idToken: string
-  try {
-    idToken = await withDeadline(deps.getIDToken(settings.audience), options.idTokenTimeoutMs)
-  } catch (error) {
-    throw idTokenError(error)
-  }
+  const idToken = await getIdTokenRetrying(deps, settings.audience, options.idTokenTimeoutMs)
   core.setSecret(idToken)
   const claims = idTokenClaims(idToken)
   core.info(`Got a GitHub ID token: ${describeIdToken(claims)}.`)
@@ -329,6 +327,50 @@ export async function keylessLogin(
     return scoped
   } finally {
     await revokeUnscoped(deps, unscoped.value)
+  }
+}
+
+/**
+ * Whether another getIDToken call can succeed: not without the permission, nor after GitHub
+ * refused the request (4xx); yes after a 5xx, a 429, a network failure or our own deadline.
+ */
+export function isIdTokenRetryable(error: unknown): boolean {
+  if (error instanceof UserError) return true
+  const message = error instanceof Error ? error.message : String(error)
+  if (/ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)/.test(message)) return false
+  const code = /Error Code\s*:\s*(\d{3})/.exec(message)?.[1]
+  if (code) return code === '408' || code === '429' || code.startsWith('5')
+  return true
+}
+
+/**
+ * GitHub's ID-token service has bad minutes too (google-github-actions/auth and
+ * aws-actions/configure-aws-credentials retry it): retried like a Keystone outage, within outage-wait.
+ */
+async function getIdTokenRetrying(deps: KeylessLoginDeps, audience: string | undefined, timeoutMs: number | undefined): Promise<string> {
+  const retry = deps.retry
+  const started = retry?.clock.now() ?? 0
+  for (let attempt = 1; ; attempt++) {
+    retry?.signal?.throwIfAborted()
+    try {
+      return await withDeadline(deps.getIDToken(audience), timeoutMs)
+    } catch (error) {
+      const explained = idTokenError(error)
+      if (!retry || !isIdTokenRetryable(error)) throw explained
+      const budget = budgetFor('outage', retry.policy)
+      const elapsed = retry.clock.now() - started
+      const left = budget.ms - elapsed
+      if (left <= 0) {
+        throw new UserError(
+          `${explained.message} Gave up after ${attempt} attempt${attempt === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (${budget.input} ${formatSeconds(budget.ms)}).`
+        )
+      }
+      const wait = Math.min(backoffDelay(attempt, retry.policy, retry.clock.random()), left)
+      retry.log(
+        `${explained.message.replace(/;.*$/s, '').replace(/\.$/, '')}; retrying in ${formatSeconds(wait)} (attempt ${attempt + 1}, up to ${budget.input} ${formatSeconds(budget.ms)}).`
+      )
+      await retry.clock.sleep(wait, retry.signal)
+    }
   }
 }
 
@@ -357,6 +399,7 @@ function rescopeError(error: unknown, unscoped: Token, scope: Scope): unknown {
       status: error.status,
       ...(error.network && { network: error.network }),
       ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }),
+      ...(error.retryAfterHeader !== undefined && { retryAfterHeader: error.retryAfterHeader }),
       brief: error.brief
     }
   )

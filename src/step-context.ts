@@ -2,7 +2,7 @@ import type { Timing } from './config.js'
 import type { Core } from './core.js'
 import type { StepFiles } from './files.js'
 import { Keystone } from './keystone.js'
-import { DEFAULT_RETRY_POLICY, realClock, type RetryClock } from './retry.js'
+import { DEFAULT_RETRY_POLICY, realClock, type RetryClock, type RetryRun } from './retry.js'
 import type { PreparedTls } from './tls.js'
 
 /** What a step runs with: the runner's core (lazy-core.ts; tests pass @actions/core), the job's env, and seams for time and files. */
@@ -21,6 +21,19 @@ export interface StepContext {
 }
 
 /**
+ * How a step retries: the one retry policy with the step's budgets (max-wait for rate limits,
+ * outage-wait for outages), its clock, its log, and its cancellation.
+ */
+export function retryRunFor(timing: Timing, context: StepContext): RetryRun {
+  return {
+    policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs, outageMaxWaitMs: timing.outageWaitMs },
+    clock: context.clock ?? realClock,
+    log: line => context.core.info(line),
+    ...(context.signal && { signal: context.signal })
+  }
+}
+
+/**
  * The Keystone client of a step: its deadline per request, TLS trust, and the shared retry policy.
  * A step that writes outputs, env or state once Keystone answers has `loadCoreMeanwhile`: its core
  * (lazy-core.ts) loads while the request is in flight, instead of before it or after it.
@@ -35,12 +48,7 @@ export function keystoneFor(
   const core = context.core
   return new Keystone(authUrl, {
     timeoutMs: context.timeoutMs ?? timing.timeoutMs,
-    retry: {
-      policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs },
-      clock: context.clock ?? realClock,
-      log: line => context.core.info(line),
-      ...(context.signal && { signal: context.signal })
-    },
+    retry: retryRunFor(timing, context),
     ...(context.now && { now: context.now }),
     ...(tls.ca !== undefined && { ca: tls.ca }),
     ...(tls.insecure && { insecure: true }),

@@ -1,4 +1,4 @@
-import type { Scope } from './config.js'
+import type { BlankScope, Scope } from './config.js'
 import { oneLine } from './errors.js'
 import { KeystoneError, type NamedRef, type Token } from './keystone.js'
 import { formatTime } from './time.js'
@@ -54,4 +54,17 @@ export function describeScope(token: Token): string {
 
 export function shown(ref: NamedRef): string {
   return oneLine(ref.name ?? ref.id, 100)
+}
+
+/**
+ * A token with no scope passes every check, and the job fails steps later with a 403. With no
+ * scope asked for, that is nearly always a secret that reached the step empty (a misspelt name
+ * expands to ''), so it stops the step unless the job asked for an unscoped token on purpose.
+ */
+export function checkScoped(token: Token, blank: BlankScope | undefined, allowUnscoped: boolean): void {
+  if (!blank || allowUnscoped || token.project || token.domain || token.system) return
+  const empty = blank.setButEmpty.length > 0 ? ` (set but empty: ${blank.setButEmpty.join(', ')})` : ''
+  throw new KeystoneError(
+    `Keystone issued an unscoped token: no scope reached the step, since the inputs ${blank.inputs.join(', ')} and their OS_PROJECT_*, OS_TENANT_*, OS_DOMAIN_* variables are all empty${empty}, and the user has no default project. A secret that does not exist or is misspelt expands to an empty string: check the secret's name, or set allow-unscoped: true if the job wants an unscoped token.`
+  )
 }

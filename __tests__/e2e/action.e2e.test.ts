@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { countRequests, startKeystone, validateToken, issueToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { runJob } from '../../scripts/emulator/runner.mjs'
@@ -197,7 +198,7 @@ describe('failures a user can cause', () => {
     expect(transcript.failed).toBe(true)
     expect(errors(transcript)).toEqual([
       expect.stringMatching(
-        /^::error::Keystone answered HTTP 401 .*"The request you have made requires authentication\.": the credentials were refused/
+        /^::error::Keystone answered HTTP 401 .*"The request you have made requires authentication\." at .*: Keystone refused the credentials themselves, also without a scope; check the user \(username with user-domain-name or user-domain-id\) and the password/
       )
     ])
     expect(transcript.main?.exportedEnv).toEqual({})
@@ -206,13 +207,23 @@ describe('failures a user can cause', () => {
     expect(leaks(transcript, ['not-the-password'])).toEqual([])
   })
 
-  test('a user with no role on the project', async () => {
+  test('a user with no role on the project: a message that names the scope, and the unscoped probe token revoked at once', async () => {
+    const deletes = (): number => (readFileSync(keystone.accessLogPath, 'utf8').match(/"DELETE \/v3\/auth\/tokens HTTP\/[\d.]+" 204 /g) ?? []).length
+    const before = { post: countRequests(keystone.accessLogPath), revoked: deletes() }
     const transcript = await job({
       inputs: { 'auth-url': keystone.authUrl, 'user-id': fix.FIX_NOROLE_ID, password: fix.FIX_NOROLE_PASSWORD, 'project-id': fix.FIX_PROJ2_ID },
       secrets: [fix.FIX_NOROLE_PASSWORD]
     })
     expect(transcript.failed).toBe(true)
-    expect(errors(transcript)).toEqual([expect.stringMatching(/HTTP 401 .*or the user has no role on the requested scope/)])
+    expect(errors(transcript)).toEqual([
+      expect.stringMatching(
+        /HTTP 401 .*: Keystone accepted the credentials but refused a token scoped to project [0-9a-f]{32}; check that the project exists \(project-id\), and that the user has a role on it/
+      )
+    ])
+    // The scoped login, then the unscoped probe; the probe's token revoked by itself (204).
+    expect(countRequests(keystone.accessLogPath) - before.post).toBe(2)
+    expect(deletes() - before.revoked).toBe(1)
+    expect(transcript.main?.stdout).toContain('Keystone accepted the credentials without a scope (diagnose-refusal); that unscoped token is revoked.')
   })
 
   test('Keystone down: a clear error within max-wait', async () => {
