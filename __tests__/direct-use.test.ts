@@ -142,7 +142,7 @@ describe('directUseSetup: variables', () => {
   test("leaves the user's OS_CLIENT_SECURE_FILE alone, and says what that costs", () => {
     const setup = directUseSetup(input({ env: { OS_CLIENT_SECURE_FILE: '/etc/openstack/secure.yaml' } }))
     expect(setup.env).not.toHaveProperty('OS_CLIENT_SECURE_FILE')
-    expect(setup.notes.join('\n')).toMatch(/^Warning: OS_CLIENT_SECURE_FILE is set \(\/etc\/openstack\/secure\.yaml\)/m)
+    expect(setup.warnings.join('\n')).toMatch(/^OS_CLIENT_SECURE_FILE is set \(\/etc\/openstack\/secure\.yaml\)/m)
   })
 
   test('a blank OS_CLIENT_SECURE_FILE counts as unset', () => {
@@ -167,12 +167,12 @@ describe('directUseSetup: refusals and notes', () => {
   })
 
   test('warns when the region has no endpoint, naming the regions there are', () => {
-    const notes = directUseSetup(input({ region: 'Nowhere' })).notes.join('\n')
-    expect(notes).toMatch(/^Warning: the token's catalog has no public endpoints in region Nowhere \(its regions: GRA11, RegionOne, SBG5\)/m)
+    const warnings = directUseSetup(input({ region: 'Nowhere' })).warnings.join('\n')
+    expect(warnings).toMatch(/^the token's catalog has no public endpoints in region Nowhere \(its regions: GRA11, RegionOne, SBG5\)/m)
   })
 
   test('warns about an empty catalog', () => {
-    expect(directUseSetup(input({ tokenBody: tokenBody([]) })).notes[0]).toMatch(/^Warning: the token's catalog is empty/)
+    expect(directUseSetup(input({ tokenBody: tokenBody([]) })).warnings[0]).toMatch(/^the token's catalog is empty/)
   })
 
   test('lists the services reached directly, and a catalog identity endpoint that is not auth-url', () => {

@@ -1,5 +1,6 @@
 import nock from 'nock'
 import { runPost } from '../src/post-step.js'
+import { fakeClock } from './helpers/clock.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { JSON_HEADERS, keystoneError, TOKEN } from './helpers/keystone-fixtures.js'
 
@@ -16,13 +17,6 @@ afterAll(() => {
   nock.enableNetConnect()
   nock.restore()
 })
-
-/** A clock whose sleeps return at once and are recorded. */
-function fakeClock() {
-  let now = Date.now()
-  const sleeps: number[] = []
-  return { sleeps, now: () => now, random: () => 0.5, sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)) }
-}
 
 async function post(state: Record<string, string>, inputs: Record<string, string> = {}, clock = fakeClock()): Promise<StepRun> {
   step = githubStep(inputs, state)

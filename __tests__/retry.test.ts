@@ -1,23 +1,9 @@
 import { KeystoneError } from '../src/errors.js'
 import { NetworkError } from '../src/http.js'
+import { fakeClock } from './helpers/clock.js'
 import { backoffDelay, isRetryable, parseRetryAfter, parseRetryHint, retryHintHeader, withRetries, type RetryPolicy } from '../src/retry.js'
 
 const POLICY: RetryPolicy = { maxWaitMs: 300_000, outageMaxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
-
-function fakeClock(randoms: number[] = [0.5]) {
-  let now = 1_000_000
-  let i = 0
-  const sleeps: number[] = []
-  return {
-    sleeps,
-    now: () => now,
-    random: () => randoms[i++ % randoms.length]!,
-    sleep: async (ms: number) => {
-      sleeps.push(ms)
-      now += ms
-    }
-  }
-}
 
 const status = (code: number, retryAfter?: string) =>
   new KeystoneError(`HTTP ${code}`, { status: code, ...(retryAfter !== undefined && { retryAfter }) })

@@ -13,7 +13,7 @@ import type { StepContext } from './step-context.js'
  * keyring shim on PYTHONPATH answers with our token and its catalog, so later commands use the
  * token as it is, with no Keystone request, and an application credential's token works too.
  */
-export function useTokenAsItIs(
+export function setUpDirectUse(
   core: Core,
   token: Token,
   config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
@@ -39,8 +39,6 @@ export function useTokenAsItIs(
   }
   writeSetupFiles(setup.files, fs)
   exportToken(core, setup.env)
-  for (const note of setup.notes) {
-    if (note.startsWith('Warning: ')) core.warning(note.slice('Warning: '.length))
-    else core.debug(note)
-  }
+  for (const warning of setup.warnings) core.warning(warning)
+  for (const note of setup.notes) core.debug(note)
 }

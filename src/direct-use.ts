@@ -1,4 +1,5 @@
 import * as path from 'node:path'
+import { isObject, type Json } from './json.js'
 import { catalogEndpoints, catalogRegions, normalizeInterface, parseCatalog, type SelectedEndpoint } from './catalog.js'
 import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from './direct-use/keyring-shim.js'
 
@@ -68,7 +69,8 @@ export interface DirectUseSetup {
   files: DirectUseFile[]
   /** The endpoints the clients will reach directly, for the log. */
   endpoints: SelectedEndpoint[]
-  /** Sentences for the log: what was set up, what will not work and why. Warnings start with "Warning:". */
+  /** Sentences for the log: what will not work and why (warnings), and what was set up (notes). */
+  warnings: string[]
   notes: string[]
 }
 
@@ -81,12 +83,6 @@ export const DIRECTORY_NAME = 'openstack-token'
 export const STATES_DIR_NAME = 'tokens'
 export const SECURE_FILE_NAME = 'secure.json'
 export const PYTHON_DIR_NAME = 'python'
-
-type Json = Record<string, unknown>
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
@@ -152,12 +148,13 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
     { path: secureFile, content: `${JSON.stringify({ cache: { auth: true } })}\n`, mode: 0o644 }
   ]
 
+  const warnings: string[] = []
   const notes: string[] = []
   const exported: Record<string, string> = { PYTHONPATH: prependPath(pythonDir, env.PYTHONPATH, delimiter) }
   const userSecureFile = env.OS_CLIENT_SECURE_FILE?.trim()
   if (userSecureFile && userSecureFile !== secureFile) {
-    notes.push(
-      `Warning: OS_CLIENT_SECURE_FILE is set (${userSecureFile}) and is left as it is: the token is used as it is only if that file says cache: {auth: true}; otherwise each command exchanges it as with token-use: exchange.`
+    warnings.push(
+      `OS_CLIENT_SECURE_FILE is set (${userSecureFile}) and is left as it is: the token is used as it is only if that file says cache: {auth: true}; otherwise each command exchanges it as with token-use: exchange.`
     )
   } else {
     exported.OS_CLIENT_SECURE_FILE = secureFile
@@ -166,11 +163,11 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   const endpoints = catalogEndpoints(token.catalog, { region: input.region, interface: input.interface })
   const wanted = `${normalizeInterface(input.interface)} endpoints${input.region?.trim() ? ` in region ${input.region.trim()}` : ''}`
   if (token.catalog.length === 0) {
-    notes.push("Warning: the token's catalog is empty: Keystone lists no service this token may use, so service commands will fail.")
+    warnings.push("the token's catalog is empty: Keystone lists no service this token may use, so service commands will fail.")
   } else if (endpoints.length === 0) {
     const regions = catalogRegions(parseCatalog(token.catalog) ?? [])
-    notes.push(
-      `Warning: the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${regions.join(', ')})` : ''}: service commands will fail; check region and interface.`
+    warnings.push(
+      `the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${regions.join(', ')})` : ''}: service commands will fail; check region and interface.`
     )
   } else {
     notes.push(`openstack and openstacksdk use the token as it is, with its catalog (${wanted}): ${endpoints.map(e => e.type).join(', ')}.`)
@@ -184,7 +181,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
     "A step whose env replaces PYTHONPATH, or a Python started with -E or -I, does not see the shim: its commands exchange the token (one Keystone request each; 403 for an application credential's token)."
   )
 
-  return { env: exported, files, endpoints, notes }
+  return { env: exported, files, endpoints, warnings, notes }
 }
 
 /** A Keystone URL without its trailing slash and /v3, for comparing catalog and auth-url. */

@@ -60,31 +60,32 @@ type Agent = http.Agent & { options?: Record<string, unknown> }
 
 /**
  * The agent http-client's getAgent would give: its proxy tunnel when https_proxy / http_proxy apply
- * (no_proxy considered), else a fresh agent of its default shape. http-client's own module is
- * loaded only in the first case: it loads undici at once, 930 KB of source, three times the action's own.
+ * (no_proxy considered), else a fresh agent of its default shape, with the TLS trust asked for.
+ * http-client's own module is loaded only in the first case: it pulls in undici, several times the
+ * size of the action's own code.
  */
-async function agentFor(url: URL): Promise<Agent> {
+async function agentFor(url: URL, trust: { ca?: string; insecure?: boolean }): Promise<Agent> {
+  const tlsOptions = {
+    ...(trust.ca !== undefined && { ca: [...tls.rootCertificates, trust.ca] }),
+    ...(trust.insecure && { rejectUnauthorized: false })
+  }
   if (getProxyUrl(url)) {
     const { HttpClient } = await import('@actions/http-client')
-    return new HttpClient(USER_AGENT).getAgent(url.href) as Agent
+    const tunnel = new HttpClient(USER_AGENT).getAgent(url.href) as Agent
+    // The tunnel builds its TLS socket from its own options only, never from the request's, and
+    // http-client has no setting for a CA: its options are the one way in (http-client itself sets
+    // rejectUnauthorized there for its ignoreSslError).
+    if (url.protocol === 'https:') tunnel.options = { ...tunnel.options, ...tlsOptions }
+    return tunnel
   }
   const options = { keepAlive: false, maxSockets: 100 }
-  return (url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options)) as Agent
+  return (url.protocol === 'https:' ? new https.Agent({ ...options, ...tlsOptions }) : new http.Agent(options)) as Agent
 }
 
 export async function send(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
   const url = new URL(request.url)
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-  const agent = await agentFor(url)
-  if (url.protocol === 'https:' && (options.ca !== undefined || options.insecure)) {
-    // Agent options reach the TLS handshake for a direct https.Agent and for http-client's proxy
-    // tunnel alike (http-client sets rejectUnauthorized the same way for its ignoreSslError).
-    agent.options = {
-      ...agent.options,
-      ...(options.ca !== undefined && { ca: [...tls.rootCertificates, options.ca] }),
-      ...(options.insecure && { rejectUnauthorized: false })
-    }
-  }
+  const agent = await agentFor(url, options)
   const transport = url.protocol === 'https:' ? https : http
   const deadline = AbortSignal.timeout(options.timeoutMs)
 

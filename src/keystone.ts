@@ -1,3 +1,4 @@
+import { isObject } from './json.js'
 import { parseCatalog, type CatalogService } from './catalog.js'
 import { KeystoneError, oneLine, type KeystoneFailure } from './errors.js'
 import { NetworkError, send, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js'
@@ -273,16 +274,21 @@ function statusText(response: HttpResponse): string {
   return `HTTP ${response.status}`
 }
 
-/** Keystone's own words (`{"error":{"message":…}}`), made safe for one log line. */
-function keystoneMessage(response: HttpResponse, prefix: string): string {
+/** Keystone's own words (`{"error":{"message":…}}`), made safe for one log line; undefined if none. */
+export function keystoneSaid(response: HttpResponse): string | undefined {
   try {
-    const parsed = JSON.parse(response.body) as { error?: { message?: unknown } }
-    const message = parsed?.error?.message
-    if (typeof message === 'string' && message.trim() !== '') return `${prefix}"${oneLine(message, 200)}"`
+    const message = (JSON.parse(response.body) as { error?: { message?: unknown } })?.error?.message
+    if (typeof message === 'string' && message.trim() !== '') return oneLine(message, 200)
   } catch {
     // not JSON: no message of Keystone's to quote
   }
-  return ''
+  return undefined
+}
+
+/** Keystone's words quoted after `prefix`, or nothing. */
+function keystoneMessage(response: HttpResponse, prefix: string): string {
+  const said = keystoneSaid(response)
+  return said === undefined ? '' : `${prefix}"${said}"`
 }
 
 function looksLikeHtml(response: HttpResponse): boolean {
@@ -369,12 +375,6 @@ function networkFailure(error: NetworkError, purpose: string, url: string): Keys
  */
 function selfAuthenticated(token: string): Record<string, string> {
   return { 'X-Auth-Token': token, 'X-Subject-Token': token, 'OpenStack-Identity-Access-Rules': '1.0', Accept: 'application/json' }
-}
-
-type Json = Record<string, unknown>
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function ref(value: unknown): NamedRef | undefined {

@@ -5,10 +5,10 @@ import type { Core } from './core.js'
 /**
  * `@actions/core` for the entry points, loaded while Keystone works.
  *
- * Loading the package costs about 35 ms, over a third of the step's floor (Node's start and one
- * request: about 90 ms against a local Keystone), mostly for the HTTP client (undici) its OIDC
- * client brings, which a password login never uses. Nothing in it is needed before Keystone answers: inputs and state are environment
- * variables, and a log line or a mask is one write to stdout. Those are done here, at once, in the
+ * Loading the package costs a large part of the step's floor (Node's start and one request; the
+ * figures are in docs/benchmarks.md), mostly for the HTTP client (undici) its OIDC client brings,
+ * which a password login never uses. Nothing in it is needed before Keystone answers: inputs and
+ * state are environment variables, and a log line or a mask is one write to stdout. Those are done here, at once, in the
  * runner's format (__tests__/lazy-core.test.ts holds them to @actions/core's own output, byte for
  * byte). The file commands (state, outputs, env: the delimiter and the checks are the package's),
  * the job summary and the GitHub ID token come from @actions/core itself: the bundler puts it in a

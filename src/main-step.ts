@@ -12,7 +12,7 @@ import {
 } from './config.js'
 import { failStep, type Core } from './core.js'
 import { loadCredentialFile } from './credential-files.js'
-import { useTokenAsItIs } from './direct-use-step.js'
+import { setUpDirectUse } from './direct-use-step.js'
 import { tokenEnvironment } from './environment.js'
 import { KeystoneError } from './errors.js'
 import { explainRefusal } from './login-refusal.js'
@@ -28,7 +28,7 @@ import { keystoneFor, retryRunFor, type StepContext } from './step-context.js'
 import { tokenSummary } from './summary.js'
 import { formatDuration, formatSeconds, formatTime } from './time.js'
 import { prepareTls } from './tls.js'
-import { checkIssuedToken, checkScoped, describeScope, shown } from './token-checks.js'
+import { checkIssuedToken, checkScoped, describeScope, displayName } from './token-checks.js'
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
@@ -110,7 +110,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
     if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls))
-    if (direct) useTokenAsItIs(core, issued, config, env, files)
+    if (direct) setUpDirectUse(core, issued, config, env, files)
     core.info(issuedLine(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv && !direct) {
@@ -210,9 +210,9 @@ async function writeJobSummary(context: StepContext, token: Token, config: Actio
 
 /** The one log line that says what was issued, for whom, and for how long. */
 function issuedLine(token: Token, config: ActionConfig, now: Date): string {
-  const user = shown(token.user)
-  const userDomain = token.user.domain ? ` (domain ${shown(token.user.domain)})` : ''
-  const via = token.applicationCredential ? ` through application credential ${shown(token.applicationCredential)}` : ''
+  const user = displayName(token.user)
+  const userDomain = token.user.domain ? ` (domain ${displayName(token.user.domain)})` : ''
+  const via = token.applicationCredential ? ` through application credential ${displayName(token.applicationCredential)}` : ''
   const exported = config.exportEnv ? 'exported as OS_TOKEN' : 'not exported (export-env: false)'
   return `Issued a Keystone token for user ${user}${userDomain}${via}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now))}); ${exported}.`
 }

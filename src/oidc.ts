@@ -3,7 +3,7 @@ import type { Scope } from './config.js'
 import type { Core } from './core.js'
 import { KeystoneError, oneLine, UserError } from './errors.js'
 import type { HttpResponse } from './http.js'
-import type { RefusalExplainer, Revocation, Token } from './keystone.js'
+import { keystoneSaid, type RefusalExplainer, type Revocation, type Token } from './keystone.js'
 import { backoffDelay, budgetFor, type RetryRun } from './retry.js'
 import { formatSeconds, formatTime } from './time.js'
 
@@ -193,15 +193,6 @@ function header(response: HttpResponse, name: string): string {
   return (Array.isArray(value) ? value[0] : value) ?? ''
 }
 
-function keystoneMessage(response: HttpResponse): string | undefined {
-  try {
-    const message = (JSON.parse(response.body) as { error?: { message?: unknown } })?.error?.message
-    return typeof message === 'string' && message.trim() !== '' ? oneLine(message, 200) : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * What a refusal of the federation auth URL means. Three different parts of the cloud answer
  * there, and each refusal looks different (as observed with Apache mod_auth_openidc 2.4.12 and
@@ -219,7 +210,7 @@ export function federationRefusal(settings: OidcSettings, claims: IdTokenClaims 
   return (response, url) => {
     const status = response.status
     if (status !== 401 && status !== 403 && status !== 404) return undefined
-    const said = keystoneMessage(response)
+    const said = keystoneSaid(response)
     const challenge = header(response, 'www-authenticate')
     const failure = {
       status,

@@ -3,7 +3,7 @@ import type { Core } from './core.js'
 import { loadCredentialFile } from './credential-files.js'
 import { tokenEnvironment } from './environment.js'
 import { UserError } from './errors.js'
-import { useTokenAsItIs } from './direct-use-step.js'
+import { setUpDirectUse } from './direct-use-step.js'
 import { nodeFiles, type StepFiles } from './files.js'
 import { remainingMs, type Keystone, type Token } from './keystone.js'
 import { exportToken, setOutputs } from './outputs.js'
@@ -12,7 +12,7 @@ import { saveToken } from './state.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { formatDuration, formatTime } from './time.js'
 import { prepareTls } from './tls.js'
-import { describeScope, shown } from './token-checks.js'
+import { describeScope, displayName } from './token-checks.js'
 
 /**
  * One token for a whole workflow run: a producer job seals it into its `shared-token` output,
@@ -153,7 +153,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     const left = known ? remainingMs(known, now()) : 0
     if (tooOld && (left <= 0 || left < (sharing.minValidityMs ?? 0))) {
       if (!(await hasCredentials(source, files))) throw tooOld
-      core.info(`${tooOld.message.replace(/: re-run all jobs.*$/s, '')}: logging in with this job's own credentials instead.`)
+      core.info(`${tooOld.reason}: logging in with this job's own credentials instead.`)
       return false
     }
     if (!known) {
@@ -185,10 +185,10 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   })
   setOutputs(core, token, config)
   if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
-  if (direct) useTokenAsItIs(core, token, config, context.env, files)
+  if (direct) setUpDirectUse(core, token, config, context.env, files)
   const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(
-    `Using the token shared by the producer job: user ${shown(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now()))}); ${requests}.`
+    `Using the token shared by the producer job: user ${displayName(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now()))}); ${requests}.`
   )
   return true
 }

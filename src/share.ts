@@ -1,3 +1,4 @@
+import { isObject } from './json.js'
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto'
 import { UserError } from './errors.js'
 import { TOKEN_SHAPE } from './keystone.js'
@@ -74,6 +75,13 @@ export interface UnsealOptions {
 /** A shared token that opened fine but expires too soon: a consumer with credentials can log in itself. */
 export class SharedTokenTooOld extends UserError {
   override name = 'SharedTokenTooOld'
+  constructor(
+    /** What is wrong, without the advice: a consumer that logs in itself says only this. */
+    readonly reason: string,
+    advice: string
+  ) {
+    super(`${reason}: ${advice}.`)
+  }
 }
 
 export const SHARE_FORMAT = 'ost1'
@@ -164,12 +172,13 @@ export function unsealSharedToken(sealed: string, key: string, binding: ShareBin
   const expiresAt = parseKeystoneTime(payload.expiresAt)!
   const left = expiresAt.getTime() - now.getTime()
   if (left <= 0) {
-    throw new SharedTokenTooOld(`The shared token expired at ${formatTime(expiresAt)} (now ${formatTime(now)}): ${RERUN}.`)
+    throw new SharedTokenTooOld(`The shared token expired at ${formatTime(expiresAt)} (now ${formatTime(now)})`, RERUN)
   }
   const minValidityMs = options.minValidityMs ?? 0
   if (left < minValidityMs) {
     throw new SharedTokenTooOld(
-      `The shared token expires at ${formatTime(expiresAt)}, in ${formatDuration(left)}, sooner than min-validity ${formatDuration(minValidityMs)}: ${RERUN}, or lower min-validity.`
+      `The shared token expires at ${formatTime(expiresAt)}, in ${formatDuration(left)}, sooner than min-validity ${formatDuration(minValidityMs)}`,
+      `${RERUN}, or lower min-validity`
     )
   }
   return payload
@@ -346,14 +355,14 @@ function fromB64(text: string): Buffer | undefined {
  * name of the first field that is wrong. Names the field, never its value: the value may be the token.
  */
 function normalizePayload(value: unknown): SharedTokenPayload | string {
-  if (!isRecord(value)) return 'not an object'
+  if (!isObject(value)) return 'not an object'
   const { token, authUrl, expiresAt, issuedAt, scope, userId, region, interface: iface, methods } = value
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return 'token'
   if (!isText(authUrl) || authUrl === '') return 'authUrl'
   if (typeof expiresAt !== 'string' || !parseKeystoneTime(expiresAt)) return 'expiresAt'
   if (typeof issuedAt !== 'string' || !parseKeystoneTime(issuedAt)) return 'issuedAt'
   if (!isText(userId) || userId === '') return 'userId'
-  if (!isRecord(scope)) return 'scope'
+  if (!isObject(scope)) return 'scope'
   if (region !== undefined && !isText(region)) return 'region'
   if (iface !== undefined && !isText(iface)) return 'interface'
   if (methods !== undefined && !(Array.isArray(methods) && methods.length <= 16 && methods.every(isText))) return 'methods'
@@ -375,10 +384,6 @@ function normalizePayload(value: unknown): SharedTokenPayload | string {
   if (iface !== undefined) clean.interface = iface
   if (methods !== undefined) clean.methods = [...(methods as string[])]
   return clean
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Names, ids, URLs: bounded, so the payload stays within MAX_PAYLOAD_BYTES with the largest token. */

@@ -1,7 +1,7 @@
 import type { ActionConfig } from './config.js'
 import type { Token } from './keystone.js'
 import { formatTime } from './time.js'
-import { describeScope, shown } from './token-checks.js'
+import { describeScope, displayName } from './token-checks.js'
 
 /**
  * The job summary: who the token is for, its scope, region, expiry and the services it opens.
@@ -26,7 +26,7 @@ export function tokenSummary(
   config: Pick<ActionConfig, 'region' | 'exportEnv'>,
   services: string[] | undefined
 ): SummaryWriter {
-  const user = `${shown(token.user)}${token.user.domain ? ` (domain ${shown(token.user.domain)})` : ''}`
+  const user = `${displayName(token.user)}${token.user.domain ? ` (domain ${displayName(token.user.domain)})` : ''}`
   const rows: [string, string][] = [
     ['User', user],
     ['Scope', describeScope(token)],
@@ -34,7 +34,7 @@ export function tokenSummary(
     ['Expires', `${formatTime(token.expiresAt)}`],
     ['Exported', config.exportEnv ? 'OS_TOKEN, OS_AUTH_TYPE=v3token and the scope, for later steps' : 'no (export-env: false)']
   ]
-  if (token.applicationCredential) rows.splice(1, 0, ['Application credential', shown(token.applicationCredential)])
+  if (token.applicationCredential) rows.splice(1, 0, ['Application credential', displayName(token.applicationCredential)])
   if (services) rows.push(['Services', services.length > 0 ? services.join(', ') : '(none in this region)'])
   return writer
     .addHeading('OpenStack token', 3)

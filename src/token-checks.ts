@@ -44,15 +44,16 @@ function scopeMismatch(token: Token, asked: Scope): string | undefined {
 /** The token's scope as people read it; names come from Keystone and are made inert for the log. */
 export function describeScope(token: Token): string {
   if (token.project) {
-    const domain = token.project.domain ? ` in domain ${shown(token.project.domain)}` : ''
-    return `project ${shown(token.project)} (${oneLine(token.project.id, 100)})${domain}`
+    const domain = token.project.domain ? ` in domain ${displayName(token.project.domain)}` : ''
+    return `project ${displayName(token.project)} (${oneLine(token.project.id, 100)})${domain}`
   }
-  if (token.domain) return `domain ${shown(token.domain)} (${oneLine(token.domain.id, 100)})`
+  if (token.domain) return `domain ${displayName(token.domain)} (${oneLine(token.domain.id, 100)})`
   if (token.system) return 'the system scope'
   return 'no scope (unscoped)'
 }
 
-export function shown(ref: NamedRef): string {
+/** A user, project or domain as people read it: its name (or id), made inert for the log. */
+export function displayName(ref: NamedRef): string {
   return oneLine(ref.name ?? ref.id, 100)
 }
 

@@ -129,6 +129,6 @@ test('a wrong region: the error lists the real ones, nothing is exported, the to
   expect(transcript.failed).toBe(true)
   expect(errors(transcript)).toEqual(['::error::input `region` is "GRA11", which is not in this cloud\'s catalog: the regions it has are RegionOne.'])
   expect(transcript.main?.exportedEnv).toEqual({})
-  expect(transcript.main?.stdout).toContain('Revoked the token issued before the failure.')
+  expect(transcript.main?.stdout).toContain('Revoked the token Keystone issued before the failure.')
   expect(transcript.post?.stdout).toContain('No token to revoke: the main step did not issue one, or already revoked it.')
 })

@@ -118,7 +118,7 @@ describe('an empty project secret', () => {
         /^::error::Keystone issued an unscoped token: no scope reached the step, since the inputs `project-id`, `project-name`.* are all empty/
       )
     ])
-    expect(transcript.main?.stdout).toContain('Revoked the token issued before the failure.')
+    expect(transcript.main?.stdout).toContain('Revoked the token Keystone issued before the failure.')
     expect(transcript.main?.exportedEnv).toEqual({})
   })
 
