@@ -25,7 +25,11 @@ export interface OidcSettings {
   identityProvider: string
   /** The federation protocol (`protocol`), default `openid`. */
   protocol: string
-  /** What getIDToken asks GitHub to put in `aud` (`audience`); absent: GitHub's default, `https://github.com/<owner>`. */
+  /**
+   * What getIDToken asks GitHub to put in `aud`: the `audience` input, else the Keystone v3 URL (the
+   * configuration always sets one). Left out, GitHub would use its default, `https://github.com/<owner>`,
+   * which any workflow of the owner can obtain: only tests leave it out.
+   */
   audience?: string
 }
 

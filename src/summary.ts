@@ -23,7 +23,7 @@ function escape(text: string): string {
 export function tokenSummary(
   writer: SummaryWriter,
   token: Token,
-  config: Pick<ActionConfig, 'region' | 'exportEnv'>,
+  config: Pick<ActionConfig, 'region' | 'exportEnv' | 'tokenUse'>,
   services: string[] | undefined
 ): SummaryWriter {
   const user = `${displayName(token.user)}${token.user.domain ? ` (domain ${displayName(token.user.domain)})` : ''}`
@@ -45,5 +45,13 @@ export function tokenSummary(
       ],
       ...rows.map(([k, v]) => [escape(k), escape(v)])
     ])
-    .addRaw('<p>Each <code>openstack</code> CLI call in a later step still makes one Keystone request, to exchange this token for its own.</p>', true)
+    .addRaw(`<p>${LATER_CALLS[config.exportEnv ? config.tokenUse : 'not-exported']}</p>`, true)
 }
+
+/** What a later step's `openstack` call costs at Keystone, by how the token is handed on. */
+const LATER_CALLS = {
+  exchange:
+    'Each <code>openstack</code> CLI call in a later step makes one Keystone request, to exchange this token for its own (<code>token-use: exchange</code>).',
+  direct: 'Later <code>openstack</code> and openstacksdk calls use this token as it is, with no Keystone request (<code>token-use: direct</code>).',
+  'not-exported': 'Later steps get the token only through the <code>token</code> output (<code>export-env: false</code>).'
+} as const
