@@ -1,4 +1,4 @@
-import { isLoopback, normalizeAuthUrl } from '../src/auth-url.js'
+import { isLoopback, normalizeAuthUrl } from '../src/config/auth-url.js'
 
 describe('normalizeAuthUrl', () => {
   test.each([

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import fc from 'fast-check'
-import { parseCloudsYaml } from '../src/clouds-yaml.js'
+import { parseCloudsYaml } from '../src/credential-files/clouds-yaml.js'
 import { UserError } from '../src/errors.js'
 
 const FIXTURES = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'clouds')

@@ -1,5 +1,5 @@
-import { authRequestBody } from '../src/auth-request.js'
-import { resolveConfig, secretValues, type InputName } from '../src/config.js'
+import { authRequestBody } from '../src/login/auth-request.js'
+import { resolveConfig, secretValues, type InputName } from '../src/config/config.js'
 import { UserError } from '../src/errors.js'
 import { source } from './helpers/config-source.js'
 

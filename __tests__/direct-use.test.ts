@@ -5,9 +5,17 @@ import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { join } from 'node:path'
-import { catalogEndpoints } from '../src/catalog.js'
-import { directUseSetup, DirectUseError, hostPlatform, prependPath, writeSetupFiles, type DirectUseInput, type SetupFs } from '../src/direct-use.js'
-import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from '../src/direct-use/keyring-shim.js'
+import { catalogEndpoints } from '../src/keystone/catalog.js'
+import {
+  directUseSetup,
+  DirectUseError,
+  hostPlatform,
+  prependPath,
+  writeSetupFiles,
+  type DirectUseInput,
+  type SetupFs
+} from '../src/handoff/direct-use.js'
+import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from '../src/handoff/keyring-shim.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'
 

@@ -22,7 +22,7 @@ jest.unstable_mockModule('crypto', () => ({
   randomUUID: () => forcedUuid ?? realCrypto.randomUUID()
 }))
 // After the mock: everything that loads @actions/core.
-const { runMain } = await import('../src/main-step.js')
+const { runMain } = await import('../src/steps/main-step.js')
 const { githubStep } = await import('./helpers/github.js')
 type StepRun = ReturnType<typeof githubStep>
 

@@ -3,8 +3,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { runMain } from '../src/main-step.js'
-import { runPost } from '../src/post-step.js'
+import { runMain } from '../src/steps/main-step.js'
+import { runPost } from '../src/steps/post-step.js'
 import { githubStep, parseCommandFile, type StepRun } from './helpers/github.js'
 import {
   envSnapshot,

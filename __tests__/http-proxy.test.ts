@@ -1,7 +1,7 @@
 import * as http from 'node:http'
 import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { send } from '../src/http.js'
+import { send } from '../src/net/http.js'
 
 /**
  * The route of a request: through the proxy that http_proxy / https_proxy name, as

@@ -1,8 +1,8 @@
 import nock from 'nock'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { classify } from '../src/http.js'
-import { Keystone, KeystoneError } from '../src/keystone.js'
+import { classify } from '../src/net/http.js'
+import { Keystone, KeystoneError } from '../src/keystone/client.js'
 import { JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody } from './helpers/keystone-fixtures.js'
 
 const AUTH = 'https://keystone.test/v3'

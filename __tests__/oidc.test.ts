@@ -3,8 +3,8 @@ import * as core from '@actions/core'
 import nock from 'nock'
 import type { IncomingHttpHeaders } from 'node:http'
 import { KeystoneError, UserError } from '../src/errors.js'
-import type { HttpResponse } from '../src/http.js'
-import { Keystone, type Token } from '../src/keystone.js'
+import type { HttpResponse } from '../src/net/http.js'
+import { Keystone, type Token } from '../src/keystone/client.js'
 import {
   describeIdToken,
   describeRequestedScope,
@@ -20,7 +20,7 @@ import {
   type KeylessLoginDeps,
   type OidcSettings,
   type RefusalExplainer
-} from '../src/oidc.js'
+} from '../src/login/oidc.js'
 import { JSON_HEADERS, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody } from './helpers/keystone-fixtures.js'
 
 const AUTH = 'https://keystone.test/v3'

@@ -4,7 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import fc from 'fast-check'
 import { UserError } from '../src/errors.js'
-import { parseOpenrc } from '../src/openrc.js'
+import { parseOpenrc } from '../src/credential-files/openrc.js'
 
 const FIXTURES = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'openrc')
 const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, name), 'utf8')

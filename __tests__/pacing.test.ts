@@ -1,4 +1,4 @@
-import { parseRateLimit, resolvePacing, slotDelay } from '../src/pacing.js'
+import { parseRateLimit, resolvePacing, slotDelay } from '../src/net/pacing.js'
 import { UserError } from '../src/errors.js'
 
 describe('parseRateLimit', () => {

@@ -1,5 +1,5 @@
 import nock from 'nock'
-import { runPost } from '../src/post-step.js'
+import { runPost } from '../src/steps/post-step.js'
 import { fakeClock } from './helpers/clock.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { JSON_HEADERS, keystoneError, TOKEN } from './helpers/keystone-fixtures.js'

@@ -1,7 +1,7 @@
 import { KeystoneError } from '../src/errors.js'
-import { NetworkError } from '../src/http.js'
+import { NetworkError } from '../src/net/http.js'
 import { fakeClock } from './helpers/clock.js'
-import { backoffDelay, isRetryable, parseRetryAfter, parseRetryHint, retryHintHeader, withRetries, type RetryPolicy } from '../src/retry.js'
+import { backoffDelay, isRetryable, parseRetryAfter, parseRetryHint, retryHintHeader, withRetries, type RetryPolicy } from '../src/net/retry.js'
 
 const POLICY: RetryPolicy = { maxWaitMs: 300_000, outageMaxWaitMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 60_000, rateLimitMaxDelayMs: 15_000 }
 

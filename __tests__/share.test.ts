@@ -8,7 +8,7 @@ import {
   unsealSharedToken,
   type ShareBinding,
   type SharedTokenPayload
-} from '../src/share.js'
+} from '../src/share/sealed-token.js'
 
 /**
  * The shared token crosses from one job to the others as a job output, which must be assumed

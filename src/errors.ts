@@ -1,4 +1,4 @@
-import type { NetworkError } from './http.js'
+import type { NetworkError } from './net/http.js'
 
 /**
  * A failure the user can fix. Its message is the one sentence the step prints with `::error::`:

@@ -1,6 +1,6 @@
-import { cancellationSignal } from './cancellation.js'
-import { lazyCore } from './lazy-core.js'
-import { runMain } from './main-step.js'
+import { cancellationSignal } from './runtime/cancellation.js'
+import { lazyCore } from './runtime/lazy-core.js'
+import { runMain } from './steps/main-step.js'
 
 // Listening before anything else runs: a cancelled job must not lose a token half-way.
 const signal = cancellationSignal()

@@ -1,4 +1,4 @@
-import { lazyCore } from './lazy-core.js'
-import { runPost } from './post-step.js'
+import { lazyCore } from './runtime/lazy-core.js'
+import { runPost } from './steps/post-step.js'
 
 await runPost({ core: lazyCore(process.env), env: process.env })

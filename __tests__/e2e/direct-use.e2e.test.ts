@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { issueToken, revokeToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { runStep } from '../../scripts/emulator/runner.mjs'
-import { directUseSetup, writeSetupFiles } from '../../src/direct-use.js'
+import { directUseSetup, writeSetupFiles } from '../../src/handoff/direct-use.js'
 import { parseKeystoneTime } from '../../src/time.js'
 import { job, OPENSTACK, ROOT } from './helpers.js'
 import { startServiceRecorder, type ServiceRecorder } from './service-recorder.js'
@@ -115,7 +115,7 @@ async function issueTokens(instance: KeystoneInstance): Promise<Record<'password
   }
 }
 
-/** What the action exports today for a project token (src/environment.ts), region included. */
+/** What the action exports today for a project token (src/handoff/environment.ts), region included. */
 function exchangeEnv(issued: Issued, instance = keystone): Record<string, string> {
   const project = (issued.body as any).token.project
   return {

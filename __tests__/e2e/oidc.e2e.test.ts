@@ -12,8 +12,8 @@ import {
   type IdTokenEndpointConfig
 } from '../../scripts/oidc/oidc.mjs'
 import { KeystoneError, UserError } from '../../src/errors.js'
-import { send } from '../../src/http.js'
-import { Keystone, type Token } from '../../src/keystone.js'
+import { send } from '../../src/net/http.js'
+import { Keystone, type Token } from '../../src/keystone/client.js'
 import {
   exchangeIdToken,
   federationAuthUrl,
@@ -24,14 +24,14 @@ import {
   type KeylessLoginDeps,
   type OidcSettings,
   type RefusalExplainer
-} from '../../src/oidc.js'
+} from '../../src/login/oidc.js'
 import { errors, job, leaks, OPENSTACK, ROOT } from './helpers.js'
 
 /**
  * Keyless login against a real federated Keystone (scripts/oidc: Apache + mod_auth_openidc +
  * Keystone under mod_wsgi, the issuer's JWKS over https with a test CA), with GitHub-shaped ID
  * tokens from an emulation of GitHub's ID-token endpoint. The action is not wired yet: these tests
- * drive src/oidc.ts directly. The mapping admits only acme/deploy (repository_id 7654321, owner id
+ * drive src/login/oidc.ts directly. The mapping admits only acme/deploy (repository_id 7654321, owner id
  * 1234567) on refs/heads/main, into a group with role member on project fedproj.
  */
 

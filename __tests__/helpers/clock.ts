@@ -1,4 +1,4 @@
-import type { RetryClock } from '../../src/retry.js'
+import type { RetryClock } from '../../src/net/retry.js'
 
 /**
  * A retry clock whose sleeps return at once and are recorded, moving its own time on by as much.

@@ -3,7 +3,7 @@ import * as actionsCore from '@actions/core'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { Core } from '../../src/core.js'
+import type { Core } from '../../src/runtime/core.js'
 
 /** Reads a GITHUB_ENV / GITHUB_OUTPUT / GITHUB_STATE file the way the runner does (both forms). */
 export function parseCommandFile(text: string): Record<string, string> {

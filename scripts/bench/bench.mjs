@@ -71,12 +71,12 @@ function chunkRole(text, entry) {
   if (text.includes('ghadelimiter_')) {
     return {
       holds: '@actions/core',
-      loaded: entry === 'main' ? 'main step, while its first request is in flight (src/lazy-core.ts)' : 'never (the post step only logs)'
+      loaded: entry === 'main' ? 'main step, while its first request is in flight (src/runtime/lazy-core.ts)' : 'never (the post step only logs)'
     }
   }
   if (text.includes('ProxyAgent')) return { holds: '@actions/http-client, undici, tunnel', loaded: 'with @actions/core; or when a proxy applies' }
   if (text.includes('YAMLParseError')) return { holds: 'yaml', loaded: 'only for a clouds.yaml' }
-  if (text.includes('parseCloudsYaml')) return { holds: 'src/clouds-yaml.ts', loaded: 'only for a clouds.yaml' }
+  if (text.includes('parseCloudsYaml')) return { holds: 'src/credential-files/clouds-yaml.ts', loaded: 'only for a clouds.yaml' }
   return { holds: '?', loaded: '?' }
 }
 

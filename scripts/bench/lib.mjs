@@ -168,7 +168,7 @@ export function fixtureLogin(keystone) {
     password: fix.FIX_USER2_PASSWORD,
     domain: fix.FIX_DOM2_NAME,
     project: fix.FIX_PROJ2_NAME,
-    // The body src/auth-request.ts + src/auth-methods/password.ts build for these inputs.
+    // The body src/login/auth-request.ts + src/login/password.ts build for these inputs.
     body: JSON.stringify({
       auth: {
         identity: {

@@ -5,8 +5,8 @@
 //
 // A discrete-event SIMULATION of a matrix of N jobs that start together and each log in once
 // through a rate limiter: no network, a simulated clock, a seeded PRNG (mulberry32), so a run is
-// reproducible and takes seconds. The jobs run the action's REAL policy code: src/retry.ts
-// (withRetries, backoffDelay, parseRetryAfter, DEFAULT_RETRY_POLICY) and src/pacing.ts
+// reproducible and takes seconds. The jobs run the action's REAL policy code: src/net/retry.ts
+// (withRetries, backoffDelay, parseRetryAfter, DEFAULT_RETRY_POLICY) and src/net/pacing.ts
 // (parseRateLimit, slotDelay) are transpiled on the fly with the project's own TypeScript
 // (typescript.transpileModule, types stripped, nothing else changed) into a temp dir and imported,
 // then driven with a simulated RetryClock. Nothing is reimplemented: when src/ changes, the
@@ -151,9 +151,9 @@ async function loadPolicy(entries) {
   }
 }
 
-const { modules, files: policyFiles, digest: policyDigest } = await loadPolicy(['src/retry.ts', 'src/pacing.ts', 'src/errors.ts'])
-const { withRetries, DEFAULT_RETRY_POLICY } = modules['src/retry.ts']
-const { parseRateLimit, slotDelay } = modules['src/pacing.ts']
+const { modules, files: policyFiles, digest: policyDigest } = await loadPolicy(['src/net/retry.ts', 'src/net/pacing.ts', 'src/errors.ts'])
+const { withRetries, DEFAULT_RETRY_POLICY } = modules['src/net/retry.ts']
+const { parseRateLimit, slotDelay } = modules['src/net/pacing.ts']
 const { KeystoneError } = modules['src/errors.ts']
 
 // ---- PRNG, heap ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // as failed.
 //
 //   base        src/ as is, the flags of `npm run build` (ncc --minify --target es2022): @actions/core
-//               in a chunk loaded while the login request is in flight (src/lazy-core.ts), the
+//               in a chunk loaded while the login request is in flight (src/runtime/lazy-core.ts), the
 //               HTTP client only for a proxy, yaml only for a clouds.yaml
 //   no-minify   base without --minify
 //   v8-cache    base with ncc --v8-cache (a V8 code cache shipped next to the bundle), if ncc can
@@ -15,7 +15,7 @@
 //   eager       eager-core, and @actions/http-client and yaml imported at start too: the module graph
 //               of the previous release, where everything loaded before the step began
 //
-// Every variant runs the same src/main-step.ts; only when the modules around it load changes.
+// Every variant runs the same src/steps/main-step.ts; only when the modules around it load changes.
 
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'

@@ -1,0 +1,71 @@
+import type { ActionConfig } from '../config/config.js'
+import type { Token } from '../keystone/client.js'
+
+/**
+ * What later steps see: the variables that make the `openstack` CLI, openstacksdk, Ansible and
+ * Terraform use the token, and the ones that must go. A step cannot unset a variable for the
+ * steps after it, only set it to '', which osc-lib and openstacksdk treat as unset.
+ */
+
+/** Login secrets and login-only settings: useless with a token, and several break it. */
+const LOGIN_VARIABLES = [
+  'OS_USERNAME',
+  'OS_USER_ID',
+  'OS_PASSWORD',
+  // With a token plugin a non-empty user domain is fatal ("unexpected keyword argument").
+  'OS_USER_DOMAIN_NAME',
+  'OS_USER_DOMAIN_ID',
+  'OS_APPLICATION_CREDENTIAL_ID',
+  'OS_APPLICATION_CREDENTIAL_NAME',
+  'OS_APPLICATION_CREDENTIAL_SECRET',
+  'OS_PASSCODE',
+  'OS_TENANT_ID',
+  'OS_TENANT_NAME',
+  // With OS_CLOUD set, openstacksdk reads clouds.yaml and ignores OS_TOKEN.
+  'OS_CLOUD'
+] as const
+
+/** Every variable that names a scope; the token's own scope is re-exported, the rest blanked. */
+const SCOPE_VARIABLES = [
+  'OS_PROJECT_ID',
+  'OS_PROJECT_NAME',
+  'OS_PROJECT_DOMAIN_ID',
+  'OS_PROJECT_DOMAIN_NAME',
+  'OS_DOMAIN_ID',
+  'OS_DOMAIN_NAME',
+  'OS_SYSTEM_SCOPE'
+] as const
+
+/** Name → value for GITHUB_ENV, where '' means "unset for later steps". */
+export function tokenEnvironment(
+  config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
+  token: Token,
+  tls: { caFile?: string; insecure?: boolean } = {}
+): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const name of [...LOGIN_VARIABLES, ...SCOPE_VARIABLES]) env[name] = ''
+
+  // The CLI needs the scope next to the token, or it re-authenticates unscoped and gets 403s.
+  // Everything exported is what Keystone says the token has, not what was asked for.
+  if (token.project) {
+    env.OS_PROJECT_ID = token.project.id
+    env.OS_PROJECT_NAME = token.project.name ?? ''
+    env.OS_PROJECT_DOMAIN_ID = token.project.domain?.id ?? ''
+  } else if (token.domain) {
+    env.OS_DOMAIN_ID = token.domain.id
+    env.OS_DOMAIN_NAME = token.domain.name ?? ''
+  } else if (token.system) {
+    env.OS_SYSTEM_SCOPE = 'all'
+  }
+
+  env.OS_AUTH_URL = config.authUrl
+  // v3token, not token: the generic plugin runs version discovery on every call.
+  env.OS_AUTH_TYPE = 'v3token'
+  env.OS_TOKEN = token.value
+  env.OS_IDENTITY_API_VERSION = '3'
+  if (config.region !== undefined) env.OS_REGION_NAME = config.region
+  if (config.interface !== undefined) env.OS_INTERFACE = config.interface
+  if (tls.caFile) env.OS_CACERT = tls.caFile
+  if (tls.insecure) env.OS_INSECURE = 'true'
+  return env
+}

@@ -1,0 +1,93 @@
+import { authRequestBody, scopeRequest } from './auth-request.js'
+import type { Credentials, Scope } from '../config/config.js'
+import { KeystoneError } from '../errors.js'
+import type { Keystone } from '../keystone/client.js'
+import { describeRequestedScope } from './oidc.js'
+
+/**
+ * Keystone answers 401 alike to a wrong password, an unknown user or user domain, an unknown
+ * project, a project in another domain and a user without a role on it: on purpose, so that it
+ * does not tell an attacker which part was right. The job's owner needs to know which half to
+ * check. A scoped password login that got a 401 is tried once more, unscoped: a token means the
+ * credentials are right and the scope is what was refused (the token is revoked at once); another
+ * 401 means the credentials themselves are refused.
+ *
+ * The cost: with a lockout policy (Keystone's `lockout_failure_attempts`), a wrong password counts
+ * twice per failed run; a right password resets the count, so a refused scope costs nothing. The
+ * `diagnose-refusal` input turns the probe off.
+ */
+
+type LoginCredentials = Exclude<Credentials, { method: 'oidc' }>
+
+export interface RefusalContext {
+  keystone: Keystone
+  credentials: LoginCredentials
+  scope: Scope
+  /** Whether the unscoped probe may run (`diagnose-refusal`). */
+  probe: boolean
+  /** A line for the log (the probe, and its token's revocation). */
+  log(line: string): void
+  /** Masks the probe's token before anything could print it. */
+  mask(secret: string): void
+}
+
+/** The 401 of a login as the user must read it; any other error is returned as it is. */
+export async function explainRefusal(error: unknown, context: RefusalContext): Promise<unknown> {
+  if (!(error instanceof KeystoneError) || error.status !== 401) return error
+  const { credentials, scope } = context
+  const at = `${error.brief} at ${context.keystone.authUrl}/auth/tokens`
+  if (credentials.method === 'application-credential') return credentialsRefused(error, at, credentials)
+  // No scope was sent: the credentials are all Keystone could refuse.
+  if (scopeRequest(scope) === undefined) return credentialsRefused(error, at, credentials)
+  if (!context.probe) return error
+  let family: 'credentials' | 'scope'
+  try {
+    family = await probeUnscoped(context)
+  } catch {
+    // The probe itself failed (network, rate limit): the first answer is all there is to say.
+    return error
+  }
+  return family === 'credentials' ? credentialsRefused(error, at, credentials, true) : scopeRefused(error, at, scope)
+}
+
+/** One unscoped login with the same credentials; its token, if any, is revoked before returning. */
+async function probeUnscoped({ keystone, credentials, log, mask }: RefusalContext): Promise<'credentials' | 'scope'> {
+  const body = authRequestBody(credentials, { kind: 'default' }) as { auth: object }
+  let token: string
+  try {
+    token = (await keystone.issue({ auth: { ...body.auth, scope: 'unscoped' } }, { catalog: false })).value
+  } catch (probeError) {
+    if (probeError instanceof KeystoneError && probeError.status === 401) return 'credentials'
+    throw probeError
+  }
+  mask(token)
+  try {
+    await keystone.revoke(token)
+    log('Keystone accepted the credentials without a scope (diagnose-refusal); that unscoped token is revoked.')
+  } catch (revokeError) {
+    log(`Keystone accepted the credentials without a scope, but revoking that unscoped token failed: ${(revokeError as Error).message}`)
+  }
+  return 'scope'
+}
+
+function credentialsRefused(error: KeystoneError, at: string, credentials: LoginCredentials, probed = false): KeystoneError {
+  const check =
+    credentials.method === 'application-credential'
+      ? 'check application-credential-id (or -name with its user) and application-credential-secret, and that the credential has not expired or been deleted'
+      : `check the user (${'id' in credentials.user ? 'user-id' : 'username with user-domain-name or user-domain-id'}) and the password; a user locked out after too many failed logins, or disabled, is refused the same way`
+  const also = probed ? ', also without a scope' : ''
+  return new KeystoneError(`${at}: Keystone refused the credentials themselves${also}; ${check}.`, error)
+}
+
+function scopeRefused(error: KeystoneError, at: string, scope: Scope): KeystoneError {
+  const check =
+    scope.kind === 'project'
+      ? `that the project exists (${'id' in scope.project ? 'project-id' : 'project-name'})${'id' in scope.project ? '' : ', that it is in the domain given (project-domain-name or project-domain-id)'}, and that the user has a role on it`
+      : scope.kind === 'domain'
+        ? 'that the domain exists (domain-id or domain-name) and that the user has a role on it'
+        : 'that the user has a role on the system scope'
+  return new KeystoneError(
+    `${at}: Keystone accepted the credentials but refused a token scoped to ${describeRequestedScope(scope)}; check ${check} (openstack role assignment list --user <user> --names).`,
+    error
+  )
+}

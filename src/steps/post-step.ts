@@ -1,0 +1,74 @@
+import { DEFAULT_TIMING, resolveTiming, type Timing } from '../config/config.js'
+import { failStep, type Core } from '../runtime/core.js'
+import { nodeFiles } from '../runtime/files.js'
+import type { Keystone } from '../keystone/client.js'
+import { loadToken, type SavedToken } from '../runtime/state.js'
+import { keystoneFor, type StepContext } from './step-context.js'
+import { formatTime } from '../time.js'
+
+/**
+ * The post step (`post-if: always()`): revoke the token when the job ends, whether it succeeded,
+ * failed or was cancelled. It always asks Keystone, whatever the runner's clock says of the token's
+ * expiry (a runner clock that runs fast would otherwise leave a live token): an expired or revoked
+ * one costs a 404, which is fine. A revocation that fails is a warning: the job's own result stands.
+ */
+export async function runPost(context: StepContext): Promise<void> {
+  const { core } = context
+  try {
+    const saved = loadToken(core)
+    if (!saved) {
+      core.info('No token to revoke: the main step did not issue one, or already revoked it.')
+      return
+    }
+    for (const token of [saved.token, ...(saved.others ?? [])]) if (token) core.setSecret(token)
+    const keystone = keystoneFor(saved.authUrl, postTiming(context), context, postTls(context, saved))
+    if (saved.token && !saved.revoke) {
+      const until = saved.expiresAt ? ` until ${shownTime(saved.expiresAt)}` : ''
+      core.info(`Token left valid${until} (${saved.keptBecause ?? 'revoke: false'}).`)
+    } else if (saved.token) {
+      await revokeSaved(core, keystone, saved.token, saved.expiresAt, 'Token')
+    }
+    for (const other of saved.others ?? []) {
+      await revokeSaved(core, keystone, other, undefined, 'A token Keystone issued during a failed or cancelled login')
+    }
+  } catch (error) {
+    failStep(core, error)
+  }
+}
+
+async function revokeSaved(core: Core, keystone: Keystone, token: string, expiresAt: string | undefined, what: string): Promise<void> {
+  try {
+    const result = await keystone.revoke(token)
+    core.info(result === 'revoked' ? `${what} revoked.` : `${what} already revoked or expired: nothing to do.`)
+  } catch (error) {
+    const until = expiresAt ? ` It stays valid until ${shownTime(expiresAt)}.` : ' It stays valid until it expires.'
+    core.warning(`Could not revoke the token: ${(error as Error).message}${until}`)
+  }
+}
+
+function shownTime(iso: string): string {
+  const time = new Date(iso)
+  return Number.isNaN(time.getTime()) ? iso : formatTime(time)
+}
+
+/** Revoking is a courtesy the job's result does not hang on: a minute of retries at most. */
+const POST_MAX_WAIT_MS = 60_000
+
+function postTiming(context: StepContext): Timing {
+  let timing = DEFAULT_TIMING
+  try {
+    timing = resolveTiming({ input: name => context.core.getInput(name), env: context.env })
+  } catch {
+    // The main step already reported a bad value; revoking with the defaults is still right.
+  }
+  return { ...timing, maxWaitMs: Math.min(timing.maxWaitMs, POST_MAX_WAIT_MS) }
+}
+
+/**
+ * The CA the main step trusted, from its own saved state: a later step may have cleaned RUNNER_TEMP,
+ * where the copy for the CLI lives. Only a bundle too large for state is read back from its file.
+ */
+function postTls(context: StepContext, saved: SavedToken): { ca?: string; insecure: boolean } {
+  const ca = saved.ca ?? (saved.caFile ? (context.files ?? nodeFiles(context.env)).read(saved.caFile) : undefined)
+  return { ...(ca !== undefined && { ca }), insecure: saved.insecure === true }
+}
