@@ -1,6 +1,6 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { INPUT_FALLBACKS } from '../src/config/config.js'
+import { INPUT_FALLBACKS } from '../src/config/inputs.js'
 import { runMain } from '../src/steps/main-step.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { envSnapshot } from './helpers/hostile-server.js'

@@ -1,14 +1,24 @@
-import { authRequestBody } from '../src/login/auth-request.js'
-import { resolveConfig, secretValues, type InputName } from '../src/config/config.js'
+import type { ActionConfig } from '../src/config/types.js'
+import { applicationCredentialIdentity } from '../src/login/application-credential.js'
+import { loginBody } from '../src/login/auth-request.js'
+import { passwordIdentity } from '../src/login/password.js'
+import { resolveConfig } from '../src/config/config.js'
+import { type InputName, secretValues } from '../src/config/inputs.js'
 import { UserError } from '../src/errors.js'
 import { source } from './helpers/config-source.js'
 
 const AUTH = 'https://keystone.example.com:5000/v3'
 
+/** The POST /v3/auth/tokens body of a password or application-credential login. */
+function requestBody({ credentials, scope }: ActionConfig): unknown {
+  if (credentials.method === 'oidc') throw new Error('a keyless login sends no credentials body')
+  const identity = credentials.method === 'password' ? passwordIdentity(credentials) : applicationCredentialIdentity(credentials)
+  return loginBody(identity, scope)
+}
+
 /** What Keystone receives for these inputs and this job environment. */
 function body(inputs: Partial<Record<InputName, string>>, env: Record<string, string> = {}): unknown {
-  const config = resolveConfig(source({ 'auth-url': AUTH, ...inputs }, env))
-  return authRequestBody(config.credentials as Exclude<typeof config.credentials, { method: 'oidc' }>, config.scope)
+  return requestBody(resolveConfig(source({ 'auth-url': AUTH, ...inputs }, env)))
 }
 
 function errorOf(inputs: Partial<Record<InputName, string>>, env: Record<string, string> = {}): string {
@@ -97,7 +107,7 @@ describe('OpenRC fallbacks', () => {
     const config = resolveConfig(source({}, ovhOpenrc))
     expect(config.authUrl).toBe('https://auth.cloud.ovh.net/v3')
     expect(config.region).toBe('GRA11')
-    expect(authRequestBody(config.credentials as Exclude<typeof config.credentials, { method: 'oidc' }>, config.scope)).toEqual({
+    expect(requestBody(config)).toEqual({
       auth: { identity: passwordUser({ name: 'user-abc', domain: { name: 'Default' }, password: 'secret' }), scope: { project: { id: 'tenant-id' } } }
     })
   })

@@ -1,4 +1,4 @@
-import type { ConfigSource, InputName } from '../../src/config/config.js'
+import type { ConfigSource, InputName } from '../../src/config/inputs.js'
 
 /** A ConfigSource from plain maps: `with:` inputs and the job's environment. */
 export function source(inputs: Partial<Record<InputName, string>> = {}, env: Record<string, string> = {}): ConfigSource {

@@ -32,3 +32,17 @@ export function isLoopback(authUrl: string): boolean {
   const host = new URL(authUrl).hostname
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host)
 }
+
+/**
+ * Plain http to another machine sends the password and the token in clear: refused unless the
+ * user allowed it (`allow-insecure-http`); then a warning for the log.
+ */
+export function plainHttpWarning(authUrl: string, from: string, allowInsecureHttp: boolean): string | undefined {
+  if (new URL(authUrl).protocol !== 'http:' || isLoopback(authUrl)) return undefined
+  if (!allowInsecureHttp) {
+    throw new UserError(
+      `${from} uses plain http to ${new URL(authUrl).host}: the password and the token would cross the network unencrypted; use https, or set allow-insecure-http: true if you must.`
+    )
+  }
+  return `auth-url ${authUrl} uses plain http (allow-insecure-http: true): the credentials and the token cross the network unencrypted.`
+}

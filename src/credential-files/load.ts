@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import type { ConfigSource, CredentialFile } from '../config/config.js'
+import type { ConfigSource, CredentialFile } from '../config/inputs.js'
 import { UserError } from '../errors.js'
 import { parseOpenrc } from './openrc.js'
 

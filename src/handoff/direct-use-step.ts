@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import type { ActionConfig } from '../config/config.js'
+import type { ActionConfig } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
 import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
 import { UserError } from '../errors.js'

@@ -1,4 +1,4 @@
-import type { ActionConfig } from '../config/config.js'
+import type { ActionConfig } from '../config/types.js'
 import type { Token } from '../keystone/client.js'
 
 /**

@@ -1,5 +1,5 @@
 import { catalogRegions, endpointsFor } from '../keystone/catalog.js'
-import type { ActionConfig } from '../config/config.js'
+import type { ActionConfig } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
 import type { Token } from '../keystone/client.js'
 

@@ -1,4 +1,4 @@
-import type { ActionConfig } from '../config/config.js'
+import type { ActionConfig } from '../config/types.js'
 import type { Token } from '../keystone/client.js'
 import { formatTime } from '../time.js'
 import { describeScope, displayName } from '../keystone/token-checks.js'

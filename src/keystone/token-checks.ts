@@ -1,4 +1,4 @@
-import type { BlankScope, Scope } from '../config/config.js'
+import type { BlankScope, Scope } from '../config/types.js'
 import { oneLine } from '../errors.js'
 import { KeystoneError, type NamedRef, type Token } from './client.js'
 import { formatTime } from '../time.js'

@@ -1,10 +1,7 @@
-import { applicationCredentialIdentity } from './application-credential.js'
-import { passwordIdentity } from './password.js'
-import type { Credentials, Scope } from '../config/config.js'
+import type { Scope } from '../config/types.js'
 
-/** The body of `POST /v3/auth/tokens`. It holds a secret: it is sent, never logged. */
-export function authRequestBody(credentials: Exclude<Credentials, { method: 'oidc' }>, scope: Scope): object {
-  const identity = credentials.method === 'password' ? passwordIdentity(credentials) : applicationCredentialIdentity(credentials)
+/** The body of `POST /v3/auth/tokens` for an identity. It holds a secret: it is sent, never logged. */
+export function loginBody(identity: object, scope: Scope): { auth: object } {
   const scopeBody = scopeRequest(scope)
   return { auth: { identity, ...(scopeBody !== undefined && { scope: scopeBody }) } }
 }

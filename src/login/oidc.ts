@@ -1,5 +1,6 @@
 import { scopeRequest } from './auth-request.js'
-import type { Scope } from '../config/config.js'
+import type { LoginMethod } from './method.js'
+import type { Credentials, Scope } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
 import { KeystoneError, oneLine, UserError } from '../errors.js'
 import type { HttpResponse } from '../net/http.js'
@@ -407,5 +408,50 @@ async function revokeUnscoped({ core, keystone }: KeylessLoginDeps, token: strin
     core.debug('Revoked the unscoped federated token.')
   } catch (error) {
     core.warning(`Could not revoke the unscoped federated token (${(error as Error).message}); it expires on its own.`)
+  }
+}
+
+type OidcCredentials = Extract<Credentials, { method: 'oidc' }>
+
+/**
+ * Keyless login (`auth-method: oidc`): the workflow's GitHub ID token, traded at Keystone's
+ * federation endpoint for an unscoped token, rescoped, the unscoped one revoked at once.
+ */
+export const oidcLogin: LoginMethod<OidcCredentials> = {
+  name: 'oidc',
+  authTypes: [],
+  secretInputs: [],
+  scoped: true,
+  // A federated token can be exchanged like a password one.
+  defaultTokenUse: 'exchange',
+  tokenMethods: ['openid', 'mapped'],
+  howToSet: '`identity-provider` for a keyless login',
+
+  // An identity provider and no secret at all: the keyless login is what is meant.
+  evidence: read => (read.get('identity-provider') ? { hint: true } : undefined),
+
+  resolve(read, { authUrl }) {
+    const identityProvider = read.get('identity-provider')
+    if (!identityProvider) {
+      throw new UserError(
+        'auth-method is oidc but no identity provider is set: set `identity-provider` (OS_IDENTITY_PROVIDER) to the id Keystone gave the GitHub provider.'
+      )
+    }
+    return {
+      method: 'oidc',
+      identityProvider: identityProvider.value,
+      protocol: read.get('protocol')?.value ?? DEFAULT_PROTOCOL,
+      // The relying party is Keystone itself: operators require this audience (docs/oidc-operator-guide.md).
+      audience: read.fromInput('audience')?.value ?? authUrl
+    }
+  },
+
+  logIn(credentials, { core, keystone, scope, catalog, retry, timeoutMs }) {
+    return keylessLogin(
+      { core, getIDToken: audience => core.getIDToken(audience), keystone, retry },
+      { identityProvider: credentials.identityProvider, protocol: credentials.protocol, audience: credentials.audience },
+      scope,
+      { catalog, idTokenTimeoutMs: timeoutMs }
+    )
   }
 }

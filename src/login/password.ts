@@ -1,6 +1,60 @@
-import type { Credentials, DomainRef, UserRef } from '../config/config.js'
+import { issueExplained } from './refusal.js'
+import type { LoginMethod } from './method.js'
+import { resolveUser } from '../config/reader.js'
+import type { Credentials, DomainRef, UserRef } from '../config/types.js'
+import { UserError } from '../errors.js'
 
 type PasswordCredentials = Extract<Credentials, { method: 'password' }>
+
+/** A user and a password: Keystone's `password` method, scoped as asked. */
+export const passwordLogin: LoginMethod<PasswordCredentials> = {
+  name: 'password',
+  authTypes: ['password', 'v3password'],
+  secretInputs: ['password'],
+  scoped: true,
+  defaultTokenUse: 'exchange',
+  tokenMethods: ['password'],
+  howToSet: '`password` (or OS_PASSWORD) with `username` or `user-id`',
+
+  evidence(read, source) {
+    const password = read.get('password')
+    if (password) return { secret: password, what: 'a password' }
+    // Horizon's OpenRC asks for the password: the file means a password login.
+    return source.file?.passwordPrompt ? { hint: true } : undefined
+  },
+
+  resolve(read, { source, userDomain }) {
+    const password = read.get('password')
+    if (!password) {
+      if (source.file?.passwordPrompt) {
+        throw new UserError(
+          `${source.file.label} asks for the password interactively, which no one can answer on a runner: pass it with the \`password\` input (or OS_PASSWORD) from a secret.`
+        )
+      }
+      throw new UserError('auth-method is password but no password is set: set the `password` input or OS_PASSWORD.')
+    }
+    const user = resolveUser(read, userDomain, 'a password login')
+    if (!user) {
+      throw new UserError(
+        'A password login needs a user: set `user-id` (OS_USER_ID), or `username` (OS_USERNAME) with `user-domain-name` (OS_USER_DOMAIN_NAME).'
+      )
+    }
+    return { method: 'password', user, password: password.value }
+  },
+
+  logIn(credentials, { core, keystone, scope, catalog, diagnoseRefusal }) {
+    return issueExplained({
+      keystone,
+      identity: passwordIdentity(credentials),
+      scope,
+      catalog,
+      check: `check the user (${'id' in credentials.user ? 'user-id' : 'username with user-domain-name or user-domain-id'}) and the password; a user locked out after too many failed logins, or disabled, is refused the same way`,
+      probe: diagnoseRefusal,
+      log: line => core.info(line),
+      mask: secret => core.setSecret(secret)
+    })
+  }
+}
 
 /** The `identity` part of a Keystone v3 password login. */
 export function passwordIdentity(credentials: PasswordCredentials): object {

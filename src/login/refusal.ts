@@ -1,7 +1,7 @@
-import { authRequestBody, scopeRequest } from './auth-request.js'
-import type { Credentials, Scope } from '../config/config.js'
+import { loginBody, scopeRequest } from './auth-request.js'
+import type { Scope } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
-import type { Keystone } from '../keystone/client.js'
+import type { Keystone, Token } from '../keystone/client.js'
 import { describeRequestedScope } from './oidc.js'
 
 /**
@@ -17,12 +17,13 @@ import { describeRequestedScope } from './oidc.js'
  * `diagnose-refusal` input turns the probe off.
  */
 
-type LoginCredentials = Exclude<Credentials, { method: 'oidc' }>
-
 export interface RefusalContext {
   keystone: Keystone
-  credentials: LoginCredentials
+  /** The `identity` part of the login, for the unscoped probe. */
+  identity: object
   scope: Scope
+  /** What to check when the credentials themselves are refused, for the method that logged in. */
+  check: string
   /** Whether the unscoped probe may run (`diagnose-refusal`). */
   probe: boolean
   /** A line for the log (the probe, and its token's revocation). */
@@ -31,14 +32,20 @@ export interface RefusalContext {
   mask(secret: string): void
 }
 
+/** One login request; a 401 comes back as the sentence the user must read (see above). */
+export function issueExplained(context: RefusalContext & { catalog: boolean }): Promise<Token> {
+  return context.keystone.issue(loginBody(context.identity, context.scope), { catalog: context.catalog }).catch(async (error: unknown) => {
+    throw await explainRefusal(error, context)
+  })
+}
+
 /** The 401 of a login as the user must read it; any other error is returned as it is. */
 export async function explainRefusal(error: unknown, context: RefusalContext): Promise<unknown> {
   if (!(error instanceof KeystoneError) || error.status !== 401) return error
-  const { credentials, scope } = context
+  const { scope, check } = context
   const at = `${error.brief} at ${context.keystone.authUrl}/auth/tokens`
-  if (credentials.method === 'application-credential') return credentialsRefused(error, at, credentials)
-  // No scope was sent: the credentials are all Keystone could refuse.
-  if (scopeRequest(scope) === undefined) return credentialsRefused(error, at, credentials)
+  // No scope was sent (an application credential never sends one): the credentials are all Keystone could refuse.
+  if (scopeRequest(scope) === undefined) return credentialsRefused(error, at, check)
   if (!context.probe) return error
   let family: 'credentials' | 'scope'
   try {
@@ -47,12 +54,12 @@ export async function explainRefusal(error: unknown, context: RefusalContext): P
     // The probe itself failed (network, rate limit): the first answer is all there is to say.
     return error
   }
-  return family === 'credentials' ? credentialsRefused(error, at, credentials, true) : scopeRefused(error, at, scope)
+  return family === 'credentials' ? credentialsRefused(error, at, check, true) : scopeRefused(error, at, scope)
 }
 
 /** One unscoped login with the same credentials; its token, if any, is revoked before returning. */
-async function probeUnscoped({ keystone, credentials, log, mask }: RefusalContext): Promise<'credentials' | 'scope'> {
-  const body = authRequestBody(credentials, { kind: 'default' }) as { auth: object }
+async function probeUnscoped({ keystone, identity, log, mask }: RefusalContext): Promise<'credentials' | 'scope'> {
+  const body = loginBody(identity, { kind: 'default' })
   let token: string
   try {
     token = (await keystone.issue({ auth: { ...body.auth, scope: 'unscoped' } }, { catalog: false })).value
@@ -70,11 +77,7 @@ async function probeUnscoped({ keystone, credentials, log, mask }: RefusalContex
   return 'scope'
 }
 
-function credentialsRefused(error: KeystoneError, at: string, credentials: LoginCredentials, probed = false): KeystoneError {
-  const check =
-    credentials.method === 'application-credential'
-      ? 'check application-credential-id (or -name with its user) and application-credential-secret, and that the credential has not expired or been deleted'
-      : `check the user (${'id' in credentials.user ? 'user-id' : 'username with user-domain-name or user-domain-id'}) and the password; a user locked out after too many failed logins, or disabled, is refused the same way`
+function credentialsRefused(error: KeystoneError, at: string, check: string, probed = false): KeystoneError {
   const also = probed ? ', also without a scope' : ''
   return new KeystoneError(`${at}: Keystone refused the credentials themselves${also}; ${check}.`, error)
 }

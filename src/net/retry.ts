@@ -1,3 +1,6 @@
+import type { ConfigSource } from '../config/inputs.js'
+import { Reader, resolveDuration } from '../config/reader.js'
+import type { Timing } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
 import { formatSeconds } from '../time.js'
 
@@ -32,6 +35,22 @@ export interface RetryPolicy {
    * An outage keeps the longer cap, so that a crowd does not hammer a recovering Keystone.
    */
   rateLimitMaxDelayMs: number
+}
+
+/** The budgets' defaults, one place for all of them: `max-wait`, `outage-wait`, `timeout`. */
+export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, outageWaitMs: 30_000, timeoutMs: 30_000 }
+
+/** Revoking is a courtesy the job's result does not hang on: the post step retries a minute at most. */
+export const POST_STEP_MAX_WAIT_MS = 60_000
+
+/** `max-wait`, `outage-wait` and `timeout`, read on their own so that the post step can use them too. */
+export function resolveTiming(source: ConfigSource): Timing {
+  const read = new Reader(source)
+  return {
+    maxWaitMs: resolveDuration(read.fromInput('max-wait'), DEFAULT_TIMING.maxWaitMs, 0, 6 * 3_600_000),
+    outageWaitMs: resolveDuration(read.fromInput('outage-wait'), DEFAULT_TIMING.outageWaitMs, 0, 6 * 3_600_000),
+    timeoutMs: resolveDuration(read.fromInput('timeout'), DEFAULT_TIMING.timeoutMs, 1000, 600_000)
+  }
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
-import type { TlsSettings } from '../config/config.js'
+import type { ConfigSource } from '../config/inputs.js'
+import { resolveBoolean, type Reader } from '../config/reader.js'
+import type { TlsSettings } from '../config/types.js'
 import { UserError } from '../errors.js'
 
 /**
@@ -39,4 +41,22 @@ export function prepareTls(settings: TlsSettings, files: TlsFiles): PreparedTls 
     throw new UserError(`${cacert.from} (${cacert.path}) holds no PEM certificate: it should contain -----BEGIN CERTIFICATE-----.`)
   }
   return { ca: pem, caFile: path.resolve(cacert.path), insecure }
+}
+
+/** `cacert` (PEM text or a path), `insecure` and `allow-insecure-http`, as the user set them. */
+export function resolveTls(read: Reader, source: ConfigSource): TlsSettings {
+  // A PEM is many lines long: it is read as it is, not through the single-line checks.
+  const pem = source.input('cacert').trim()
+  let cacert: TlsSettings['cacert']
+  if (pem.includes('-----BEGIN')) {
+    cacert = { pem, from: 'input `cacert`' }
+  } else {
+    const path = read.get('cacert')
+    if (path) cacert = { path: path.value, from: path.from }
+  }
+  return {
+    ...(cacert && { cacert }),
+    insecure: resolveBoolean(read.get('insecure'), false),
+    allowInsecureHttp: resolveBoolean(read.fromInput('allow-insecure-http'), false)
+  }
 }

@@ -1,24 +1,15 @@
-import { authRequestBody } from '../login/auth-request.js'
+import { loginMethodOf } from '../login/methods.js'
 import { checkRegion, endpointsFor } from '../keystone/catalog.js'
-import {
-  resolveConfig,
-  resolveSharing,
-  secretValues,
-  type ActionConfig,
-  type ConfigSource,
-  type CredentialFile,
-  type InputName,
-  type SharingSettings
-} from '../config/config.js'
+import { resolveConfig, resolveSharing } from '../config/config.js'
+import { type ConfigSource, type CredentialFile, type InputName, secretValues } from '../config/inputs.js'
+import type { ActionConfig, SharingSettings } from '../config/types.js'
 import { failStep, type Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
 import { setUpDirectUse } from '../handoff/direct-use-step.js'
 import { tokenEnvironment } from '../handoff/environment.js'
 import { KeystoneError } from '../errors.js'
-import { explainRefusal } from '../login/refusal.js'
 import { nodeFiles } from '../runtime/files.js'
 import { remainingMs, type Keystone, type Token } from '../keystone/client.js'
-import { keylessLogin } from '../login/oidc.js'
 import { exportToken, setOutputs } from '../handoff/outputs.js'
 import { slotDelay, type Pacing } from '../net/pacing.js'
 import { realClock } from '../net/retry.js'
@@ -128,33 +119,17 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
 /** How the post step reaches Keystone: the URL and the TLS trust, kept in its state, not in files. */
 type KeystoneReach = Pick<SavedToken, 'authUrl' | 'ca' | 'caFile' | 'insecure'>
 
-/** One login: a request body with the credentials, or the keyless exchange of a GitHub ID token. */
+/** One login, by the method the configuration chose (src/login/). */
 function logIn(context: StepContext, keystone: Keystone, config: ActionConfig, catalog: boolean): Promise<Token> {
-  const { credentials } = config
-  const core = context.core
-  if (credentials.method !== 'oidc') {
-    return keystone.issue(authRequestBody(credentials, config.scope), { catalog }).catch(async (error: unknown) => {
-      throw await explainRefusal(error, {
-        keystone,
-        credentials,
-        scope: config.scope,
-        probe: config.diagnoseRefusal,
-        log: line => core.info(line),
-        mask: secret => core.setSecret(secret)
-      })
-    })
-  }
-  return keylessLogin(
-    {
-      core,
-      getIDToken: audience => core.getIDToken(audience),
-      keystone,
-      retry: retryRunFor(config.timing, context)
-    },
-    { identityProvider: credentials.identityProvider, protocol: credentials.protocol, audience: credentials.audience },
-    config.scope,
-    { catalog, idTokenTimeoutMs: config.timing.timeoutMs }
-  )
+  return loginMethodOf(config.credentials).logIn(config.credentials, {
+    core: context.core,
+    keystone,
+    scope: config.scope,
+    catalog,
+    diagnoseRefusal: config.diagnoseRefusal,
+    retry: retryRunFor(config.timing, context),
+    timeoutMs: config.timing.timeoutMs
+  })
 }
 
 /** A Keystone whose tokens live shorter than the job needs is worth knowing before the job starts. */

@@ -1,4 +1,5 @@
-import { DEFAULT_TIMING, resolveTiming, type Timing } from '../config/config.js'
+import type { Timing } from '../config/types.js'
+import { DEFAULT_TIMING, POST_STEP_MAX_WAIT_MS, resolveTiming } from '../net/retry.js'
 import { failStep, type Core } from '../runtime/core.js'
 import { nodeFiles } from '../runtime/files.js'
 import type { Keystone } from '../keystone/client.js'
@@ -51,9 +52,6 @@ function shownTime(iso: string): string {
   return Number.isNaN(time.getTime()) ? iso : formatTime(time)
 }
 
-/** Revoking is a courtesy the job's result does not hang on: a minute of retries at most. */
-const POST_MAX_WAIT_MS = 60_000
-
 function postTiming(context: StepContext): Timing {
   let timing = DEFAULT_TIMING
   try {
@@ -61,7 +59,7 @@ function postTiming(context: StepContext): Timing {
   } catch {
     // The main step already reported a bad value; revoking with the defaults is still right.
   }
-  return { ...timing, maxWaitMs: Math.min(timing.maxWaitMs, POST_MAX_WAIT_MS) }
+  return { ...timing, maxWaitMs: Math.min(timing.maxWaitMs, POST_STEP_MAX_WAIT_MS) }
 }
 
 /**

@@ -1,4 +1,7 @@
-import { resolveConfig, resolveJobSettings, type ActionConfig, type ConfigSource, type SharingSettings } from '../config/config.js'
+import { resolveConfig, resolveJobSettings } from '../config/config.js'
+import { defaultTokenUseOf } from '../login/methods.js'
+import type { ActionConfig, SharingSettings } from '../config/types.js'
+import type { ConfigSource } from '../config/inputs.js'
 import type { Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
 import { tokenEnvironment } from '../handoff/environment.js'
@@ -135,8 +138,8 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   const files = context.files ?? nodeFiles(env)
   const { payload, tooOld } = openShared(sharing, env, now())
   core.setSecret(payload.token)
-  // An application credential's token cannot be exchanged: direct use is its default here too.
-  const settings = resolveJobSettings(source, payload.methods?.includes('application_credential') ? 'application-credential' : 'password')
+  // A token that cannot be exchanged (an application credential's) is used directly here too.
+  const settings = resolveJobSettings(source, defaultTokenUseOf(payload.methods))
   const tls = prepareTls(settings.tls, files)
   const keystone = keystoneFor(payload.authUrl, settings.timing, context, tls, { loadCoreMeanwhile: !sharing.revokeShared })
   if (sharing.revokeShared) {

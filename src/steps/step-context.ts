@@ -1,4 +1,4 @@
-import type { Timing } from '../config/config.js'
+import type { Timing } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
 import type { StepFiles } from '../runtime/files.js'
 import { Keystone } from '../keystone/client.js'
