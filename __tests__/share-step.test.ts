@@ -37,7 +37,7 @@ async function job(inputs: Record<string, string>, env: Record<string, string> =
 }
 
 async function produce(): Promise<string> {
-  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+  nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
   const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
   expect(producer.exitCode()).toBe(0)
   return producer.outputs()['shared-token']!
@@ -128,12 +128,12 @@ test('shared-token without share-key', async () => {
 
 test('min-validity: a consumer with credentials logs in itself when the shared token expires too soon', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
   const sealed = producer.outputs()['shared-token']!
   const own = nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
   const consumer = await job({ ...CREDENTIALS, 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
   expect(own.isDone()).toBe(true)
@@ -145,7 +145,7 @@ test('min-validity: a consumer with credentials logs in itself when the shared t
 
 test('min-validity: without credentials, the consumer fails early', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
   const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
@@ -155,7 +155,7 @@ test('min-validity: without credentials, the consumer fails early', async () => 
 
 test('min-validity on a login: a cloud whose tokens live shorter is reported, and the token revoked', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
   const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
   const step = await job({ ...CREDENTIALS, 'min-validity': '2h' })

@@ -1,3 +1,4 @@
+import { storageUrl } from './catalog.js'
 import type { ActionConfig } from './config.js'
 import type { Token } from './keystone.js'
 
@@ -62,6 +63,11 @@ export function tokenEnvironment(
   // v3token, not token: the generic plugin runs version discovery on every call.
   env.OS_AUTH_TYPE = 'v3token'
   env.OS_TOKEN = token.value
+  // The Swift clients (the `swift` CLI, rclone) never read OS_TOKEN: with OS_AUTH_TOKEN and
+  // OS_STORAGE_URL both set they go straight to the object store, with no Keystone request.
+  // Blank without an object store in the catalog, so a stale value from the job env cannot stay.
+  env.OS_AUTH_TOKEN = token.value
+  env.OS_STORAGE_URL = storageUrl(token.catalog, { region: config.region, interface: config.interface }) ?? ''
   env.OS_IDENTITY_API_VERSION = '3'
   if (config.region !== undefined) env.OS_REGION_NAME = config.region
   if (config.interface !== undefined) env.OS_INTERFACE = config.interface

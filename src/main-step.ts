@@ -71,9 +71,10 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     keystone = keystoneFor(config.authUrl, config.timing, context, tls, { loadCoreMeanwhile: true })
     if (config.pacing) await waitForSlot(context, config.pacing)
     // The catalog weighs kilobytes: asked for only when a region is there to check against it, or
-    // when later steps will use the token as it is, with its catalog.
+    // when later steps get the variables (OS_STORAGE_URL comes from it, and direct use hands the
+    // whole catalog to the clients). Same single request either way, only a larger answer.
     const direct = config.tokenUse === 'direct' && config.exportEnv
-    const wantCatalog = config.region !== undefined || direct
+    const wantCatalog = config.region !== undefined || config.exportEnv
     issued = await logIn(context, keystone, config, wantCatalog)
     core.setSecret(issued.value)
     await core.ready?.()

@@ -141,6 +141,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   // more than a job output should): one GET reads it, and checks the token on the way.
   const direct = settings.tokenUse === 'direct' && settings.exportEnv
   let document: unknown
+  let catalog: Token['catalog']
   if (direct || sharing.validate) {
     const known = await keystone.read(payload.token, { catalog: direct })
     if (!known) {
@@ -149,8 +150,10 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
       )
     }
     document = direct ? known.document : undefined
+    // OS_STORAGE_URL comes from it; without a catalog read, the consumer exports it blank.
+    catalog = direct ? known.catalog : undefined
   }
-  const token = { ...tokenOf(payload), ...(document !== undefined && { document }) }
+  const token = { ...tokenOf(payload), ...(document !== undefined && { document }), ...(catalog && { catalog }) }
   const config = {
     authUrl: payload.authUrl,
     ...settings,
