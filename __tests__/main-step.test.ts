@@ -83,7 +83,7 @@ describe('a password login from the job env (bare uses:)', () => {
       OS_APPLICATION_CREDENTIAL_ID: '',
       OS_APPLICATION_CREDENTIAL_NAME: '',
       OS_APPLICATION_CREDENTIAL_SECRET: '',
-      OS_PASSCODE: '',
+      // OS_PASSCODE is not there: the job has none, and openstacksdk chokes on an empty one
       OS_TENANT_ID: '',
       OS_TENANT_NAME: '',
       OS_CLOUD: '',
@@ -92,6 +92,12 @@ describe('a password login from the job env (bare uses:)', () => {
       OS_DOMAIN_NAME: '',
       OS_SYSTEM_SCOPE: ''
     })
+  })
+
+  test('OS_PASSCODE is blanked only when the job has one (openstacksdk passes even an empty one to the token plugin)', async () => {
+    issues()
+    const run = await main({}, { ...JOB_ENV, OS_PASSCODE: '123456' })
+    expect(run.exported().OS_PASSCODE).toBe('')
   })
 
   test('sets the outputs', async () => {
@@ -118,6 +124,21 @@ describe('a password login from the job env (bare uses:)', () => {
     issues()
     const run = await main({ revoke: 'false' }, JOB_ENV)
     expect(run.state()).toEqual({ token: TOKEN, 'auth-url': AUTH_URL, 'expires-at': run.outputs()['expires-at'], revoke: 'false' })
+  })
+
+  test('a token of an application credential with access rules: the post step is told (Keystone cannot revoke it)', async () => {
+    const body = tokenBody({ applicationCredential: true })
+    const withRules = {
+      token: {
+        ...body.token,
+        application_credential: { ...body.token.application_credential, access_rules: [{ service: 'image', method: 'GET', path: '/v2/images' }] }
+      }
+    }
+    issues(201, withRules)
+    const run = await main({ 'token-use': 'exchange' }, JOB_ENV)
+    expect(run.state()['access-rules']).toBe('true')
+    issues(201, body)
+    expect((await main({ 'token-use': 'exchange' }, JOB_ENV)).state()['access-rules']).toBeUndefined()
   })
 
   test('masks the password and the token before any other line, and prints neither', async () => {

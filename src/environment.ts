@@ -19,7 +19,6 @@ const LOGIN_VARIABLES = [
   'OS_APPLICATION_CREDENTIAL_ID',
   'OS_APPLICATION_CREDENTIAL_NAME',
   'OS_APPLICATION_CREDENTIAL_SECRET',
-  'OS_PASSCODE',
   'OS_TENANT_ID',
   'OS_TENANT_NAME',
   // With OS_CLOUD set, openstacksdk reads clouds.yaml and ignores OS_TOKEN.
@@ -37,14 +36,22 @@ const SCOPE_VARIABLES = [
   'OS_SYSTEM_SCOPE'
 ] as const
 
+/**
+ * Blanked only when the job has it: openstacksdk hands any OS_PASSCODE, even '', to the auth
+ * plugin, and the token plugins refuse it ("unexpected keyword argument 'passcode'").
+ */
+const BLANKED_ONLY_WHEN_SET = ['OS_PASSCODE'] as const
+
 /** Name → value for GITHUB_ENV, where '' means "unset for later steps". */
 export function tokenEnvironment(
   config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
   token: Token,
-  tls: { caFile?: string; insecure?: boolean } = {}
+  tls: { caFile?: string; insecure?: boolean } = {},
+  jobEnv: Record<string, string | undefined> = {}
 ): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of [...LOGIN_VARIABLES, ...SCOPE_VARIABLES]) env[name] = ''
+  for (const name of BLANKED_ONLY_WHEN_SET) if (jobEnv[name]) env[name] = ''
 
   // The CLI needs the scope next to the token, or it re-authenticates unscoped and gets 403s.
   // Everything exported is what Keystone says the token has, not what was asked for.

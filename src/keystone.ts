@@ -28,6 +28,11 @@ export interface Token {
   domain?: NamedRef
   system: boolean
   applicationCredential?: NamedRef
+  /**
+   * The application credential has access rules. Keystone (Zed at least) cannot revoke such a
+   * token: DELETE /auth/tokens looks it up without access-rules support and answers 404.
+   */
+  accessRules?: boolean
   /** Only when asked for; undefined when Keystone sent none or not a list. */
   catalog?: CatalogService[]
   /** Keystone's JSON document as received: what openstacksdk caches as auth state. */
@@ -324,6 +329,10 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
   const project = refWithDomain(token.project)
   const domain = ref(token.domain)
   const applicationCredential = ref(token.application_credential)
+  const accessRules =
+    isObject(token.application_credential) &&
+    Array.isArray(token.application_credential.access_rules) &&
+    token.application_credential.access_rules.length > 0
   const catalog = parseCatalog(token.catalog)
   return {
     issuedAt,
@@ -334,6 +343,7 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
     ...(domain && { domain }),
     system: isObject(token.system) && token.system.all === true,
     ...(applicationCredential && { applicationCredential }),
+    ...(accessRules && { accessRules }),
     ...(catalog && { catalog }),
     document: parsed
   }

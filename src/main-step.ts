@@ -85,6 +85,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       authUrl: config.authUrl,
       expiresAt: issued.expiresAt.toISOString(),
       revoke: config.revoke,
+      ...(issued.accessRules && { accessRules: true }),
       ...(tls.caFile !== undefined && { caFile: tls.caFile }),
       ...(tls.insecure && { insecure: true })
     }
@@ -99,7 +100,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       // The other jobs of the run use it after this one ends: the revoker job revokes it.
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
-    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls))
+    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls, env))
     if (direct) useTokenAsItIs(core, issued, config, env, files)
     core.info(summary(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')

@@ -170,7 +170,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     keptBecause: 'shared by another job: its revoker job revokes it'
   })
   setOutputs(core, token, config)
-  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
+  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls, context.env))
   if (direct) useTokenAsItIs(core, token, config, context.env, files)
   const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(

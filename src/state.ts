@@ -13,6 +13,8 @@ export interface SavedToken {
   insecure?: boolean
   /** Why the post step leaves it valid, when it does (default: revoke: false). */
   keptBecause?: string
+  /** From an application credential with access rules: Keystone cannot revoke it. */
+  accessRules?: boolean
 }
 
 export interface StateStore {
@@ -27,7 +29,8 @@ const KEYS = {
   revoke: 'revoke',
   caFile: 'ca-file',
   insecure: 'insecure',
-  keptBecause: 'kept-because'
+  keptBecause: 'kept-because',
+  accessRules: 'access-rules'
 } as const
 
 export function saveToken(store: StateStore, saved: SavedToken): void {
@@ -37,6 +40,7 @@ export function saveToken(store: StateStore, saved: SavedToken): void {
   if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
   if (saved.insecure) store.saveState(KEYS.insecure, 'true')
   if (saved.keptBecause) store.saveState(KEYS.keptBecause, saved.keptBecause)
+  if (saved.accessRules) store.saveState(KEYS.accessRules, 'true')
   // The token last: a post step that sees it also sees where and until when it is valid.
   store.saveState(KEYS.token, saved.token)
 }
@@ -56,6 +60,7 @@ export function loadToken(store: StateStore): SavedToken | undefined {
     revoke: store.getState(KEYS.revoke) !== 'false',
     ...(store.getState(KEYS.caFile) && { caFile: store.getState(KEYS.caFile) }),
     ...(store.getState(KEYS.insecure) === 'true' && { insecure: true }),
-    ...(store.getState(KEYS.keptBecause) && { keptBecause: store.getState(KEYS.keptBecause) })
+    ...(store.getState(KEYS.keptBecause) && { keptBecause: store.getState(KEYS.keptBecause) }),
+    ...(store.getState(KEYS.accessRules) === 'true' && { accessRules: true })
   }
 }
