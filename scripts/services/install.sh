@@ -7,17 +7,18 @@
 # Quiet (and fast) when everything is present. The servers run from the Python modules
 # (python3 -m glance.cmd.api, swift.common.wsgi), so the glance-api/swift-* packages, with their
 # init scripts, /etc files and uwsgi, are not needed. rclone is a second Swift client that reads
-# OS_AUTH_TOKEN + OS_STORAGE_URL, like the `swift` CLI of python3-swiftclient.
+# OS_AUTH_TOKEN + OS_STORAGE_URL, like the `swift` CLI of python3-swiftclient; ansible (with its
+# bundled openstack.cloud collection) is what many pipelines drive OpenStack with.
 set -euo pipefail
 
 "$(dirname "${BASH_SOURCE[0]}")/../keystone/install.sh"
 
-PACKAGES=(python3-glance python3-swift python3-swiftclient python3-keystonemiddleware rclone)
+PACKAGES=(python3-glance python3-swift python3-swiftclient python3-keystonemiddleware rclone ansible)
 PY=/usr/bin/python3
 
 missing() {
   "$PY" -c 'import glance, swift, swiftclient, keystonemiddleware' 2>/dev/null || return 0
-  [[ -x /usr/bin/swift && -x /usr/bin/rclone ]] || return 0
+  [[ -x /usr/bin/swift && -x /usr/bin/rclone && -x /usr/bin/ansible ]] || return 0
   return 1
 }
 
@@ -37,6 +38,6 @@ timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2 
   || { timeout 300 apt-get update -qq >&2 && timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2; }
 
 if missing; then
-  echo "install.sh: installed ${PACKAGES[*]} but glance, swift, swiftclient or keystonemiddleware (for $PY), /usr/bin/swift or /usr/bin/rclone is still missing" >&2
+  echo "install.sh: installed ${PACKAGES[*]} but glance, swift, swiftclient or keystonemiddleware (for $PY), /usr/bin/swift, /usr/bin/rclone or /usr/bin/ansible is still missing" >&2
   exit 1
 fi

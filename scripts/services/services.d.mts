@@ -26,8 +26,8 @@ export interface ServicesInstance {
 
 export function startServices(keystone: KeystoneInstance, options?: StartServicesOptions): Promise<ServicesInstance>
 
-/** Keystone requests made by clients (not the services' validations or logins) after line fromLine. */
-export function clientRequests(accessLogPath: string, fromLine?: number): { all: number; posts: number; validations: number }
+/** Keystone requests made by clients (not the services' validations or logins) in lines fromLine..toLine. */
+export function clientRequests(accessLogPath: string, fromLine?: number, toLine?: number): { all: number; posts: number; validations: number }
 
 /** Lines in the access log so far. */
 export function logLines(accessLogPath: string): number

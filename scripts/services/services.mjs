@@ -85,13 +85,14 @@ export async function startServices(keystone, options = {}) {
  *
  * @param {string} accessLogPath
  * @param {number} [fromLine] count only the lines after this many
+ * @param {number} [toLine] and up to this line (default: to the end)
  * @returns {{ all: number, posts: number, validations: number }}
  */
-export function clientRequests(accessLogPath, fromLine = 0) {
+export function clientRequests(accessLogPath, fromLine = 0, toLine = undefined) {
   let all = 0
   let posts = 0
   let validations = 0
-  for (const line of readFileSync(accessLogPath, 'utf8').split('\n').slice(fromLine)) {
+  for (const line of readFileSync(accessLogPath, 'utf8').split('\n').slice(fromLine, toLine)) {
     const request = /"([A-Z]+) (\S+) HTTP\/[\d.]+" \d+ \S+ "[^"]*" "([^"]*)"/.exec(line)
     if (!request) continue
     const agent = request[3] ?? ''
