@@ -235,8 +235,7 @@ describe('2. backups to object storage: openstack, swift and rclone', () => {
 
 describe('3. least privilege: an application credential that may only GET /v2/images', () => {
   test('later steps list images and are refused everything else; Keystone cannot revoke the token, and the post step says so', async () => {
-    const attempt = (command: string) =>
-      `if ${command} >/dev/null 2>err.txt; then echo allowed; else echo refused; grep -o 'HTTP [0-9]*\\|40[0-9]' err.txt | head -1; fi`
+    const attempt = (command: string) => `if ${command} >/dev/null 2>err.txt; then echo allowed; else echo refused; tr '\\n' ' ' < err.txt; fi`
     const t = await job({
       inputs: { 'auth-url': keystone.authUrl, 'application-credential-id': imageReader.id, 'application-credential-secret': imageReader.secret },
       secrets: secrets(),
@@ -251,7 +250,12 @@ describe('3. least privilege: an application credential that may only GET /v2/im
     expect(t.failed).toBe(false)
     expect(out(t, 'image list')).toEqual(['listed'])
     expect(cost(t, 'image list').all).toBe(0)
-    for (const name of ['image create', 'object list', 'swift list']) expect(t.step(name)?.stdout[0]).toBe('refused')
+    // keystonemiddleware marks the token invalid for a call its rules do not allow: 401, not 403.
+    // `image create` fails earlier, at Keystone: the CLI validates its own token there (GET
+    // /v3/auth/tokens without the access-rules header), and Keystone answers 404 for such tokens.
+    expect(t.step('image create')?.stdout).toEqual(['refused', expect.stringMatching(/Failed to validate token \(HTTP 404\)/)])
+    for (const name of ['object list', 'swift list'])
+      expect([name, t.step(name)?.stdout]).toEqual([name, ['refused', expect.stringContaining('401')]])
     // Keystone's DELETE looks the token up without access-rules support and answers as if it did
     // not exist: the token stays valid (as a service that sends the access-rules header sees it).
     expect(t.post?.stdout.join('\n')).toMatch(
