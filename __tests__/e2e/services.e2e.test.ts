@@ -251,11 +251,13 @@ describe('3. least privilege: an application credential that may only GET /v2/im
     expect(out(t, 'image list')).toEqual(['listed'])
     expect(cost(t, 'image list').all).toBe(0)
     // keystonemiddleware marks the token invalid for a call its rules do not allow: 401, not 403.
-    // `image create` fails earlier, at Keystone: the CLI validates its own token there (GET
-    // /v3/auth/tokens without the access-rules header), and Keystone answers 404 for such tokens.
-    expect(t.step('image create')?.stdout).toEqual(['refused', expect.stringMatching(/Failed to validate token \(HTTP 404\)/)])
-    for (const name of ['object list', 'swift list'])
-      expect([name, t.step(name)?.stdout]).toEqual([name, ['refused', expect.stringContaining('401')]])
+    // The `openstack` CLI may fail earlier or report it differently: it validates its own token at
+    // Keystone for some commands (GET /v3/auth/tokens without the access-rules header), and
+    // Keystone answers 404 ("Failed to validate token") for the token of such a credential.
+    const refusal = /HTTP 401|Unauthorized|Failed to validate token \(HTTP 404\)/
+    for (const name of ['image create', 'object list'])
+      expect([name, t.step(name)?.stdout]).toEqual([name, ['refused', expect.stringMatching(refusal)]])
+    expect(t.step('swift list')?.stdout).toEqual(['refused', expect.stringContaining('401 Unauthorized')])
     // Keystone's DELETE looks the token up without access-rules support and answers as if it did
     // not exist: the token stays valid (as a service that sends the access-rules header sees it).
     expect(t.post?.stdout.join('\n')).toMatch(
