@@ -77,7 +77,7 @@ test('dist/main issues and exports, dist/post revokes what main saved', async ()
   const post = await runBundle('post', state)
   expect(post.code).toBe(0)
   expect(post.stdout).toContain('Token revoked.')
-  expect(requests.map(r => `${r.method} ${r.url}`)).toEqual(['POST /v3/auth/tokens?nocatalog', 'DELETE /v3/auth/tokens'])
+  expect(requests.map(r => `${r.method} ${r.url}`)).toEqual(['POST /v3/auth/tokens', 'DELETE /v3/auth/tokens'])
   expect(requests[1]!.subject).toBe(TOKEN)
 })
 

@@ -428,6 +428,63 @@ describe('runJob with the fake action', () => {
     expect(failing.failed).toBe(true)
   })
 
+  test('two uses: steps in one job: outputs through ${{ steps.ID.outputs.NAME }}, post steps in reverse order', async () => {
+    const t = await runJob({
+      actionDir: ALWAYS,
+      id: 'first',
+      inputs: { 'auth-url': 'first-url' },
+      steps: [
+        { name: 'second login', id: 'second', uses: { inputs: { 'auth-url': 'second-url', mode: '${{ steps.first.outputs.nothing }}ok' } } },
+        {
+          name: 'pick',
+          run: 'echo "first=$A second=$B none=[${{ steps.nobody.outputs.token-id }}]"',
+          env: { A: '${{ steps.first.outputs.token-id }}', B: '${{ steps.second.outputs.token-id }}' }
+        }
+      ]
+    })
+    expect(t.status).toBe('success')
+    expect(t.steps.map(s => [s.name, s.stage])).toEqual([
+      ['Run ./', 'main'],
+      ['second login', 'main'],
+      ['pick', 'run'],
+      ['Post second login', 'post'],
+      ['Post Run ./', 'post']
+    ])
+    expect(t.step('pick')!.stdout).toContain('first=id-123 second=id-123 none=[]')
+    expect(jsonLine(t.step('Post second login')!.stdout, 'post=').authUrl).toBe('second-url')
+    expect(jsonLine(t.post!.stdout, 'post=').authUrl).toBe('first-url')
+  })
+
+  test('a failing second uses: still gets its post step (always()); later run steps are skipped', async () => {
+    const t = await runJob({
+      actionDir: ALWAYS,
+      inputs: { 'auth-url': 'u' },
+      steps: [
+        { name: 'second login', uses: { inputs: { 'auth-url': 'v', mode: 'fail' } } },
+        { name: 'after', run: 'echo never' }
+      ]
+    })
+    expect(t.steps.map(s => [s.name, s.status])).toEqual([
+      ['Run ./', 'success'],
+      ['second login', 'failure'],
+      ['after', 'skipped'],
+      ['Post second login', 'success'],
+      ['Post Run ./', 'success']
+    ])
+  })
+
+  test('node: the action steps run with the node binary given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fake-node-'))
+    dirs.push(dir)
+    const wrapper = join(dir, 'node')
+    writeFileSync(wrapper, `#!/bin/sh\necho "wrapped node"\nexec ${JSON.stringify(process.execPath)} "$@"\n`, { mode: 0o755 })
+    const t = await runJob({ actionDir: ALWAYS, inputs: { 'auth-url': 'u' }, node: wrapper, steps: [{ name: 'plain', run: 'echo plain' }] })
+    expect(t.status).toBe('success')
+    expect(t.main!.stdout[0]).toBe('wrapped node')
+    expect(t.post!.stdout[0]).toBe('wrapped node')
+    expect(t.step('plain')!.stdout).toEqual(['plain'])
+  })
+
   test('runStep runs a single stage, e.g. post with given state', async () => {
     const post = await runStep({
       action: ALWAYS,

@@ -65,6 +65,9 @@ describe('a password login from the job env (bare uses:)', () => {
     expect(run.exitCode()).toBe(0)
     expect(run.exported()).toEqual({
       OS_TOKEN: TOKEN,
+      // for the Swift clients (swift CLI, rclone); this catalog has no object store
+      OS_AUTH_TOKEN: TOKEN,
+      OS_STORAGE_URL: '',
       OS_AUTH_TYPE: 'v3token',
       OS_AUTH_URL: AUTH_URL,
       OS_IDENTITY_API_VERSION: '3',
@@ -81,7 +84,7 @@ describe('a password login from the job env (bare uses:)', () => {
       OS_APPLICATION_CREDENTIAL_ID: '',
       OS_APPLICATION_CREDENTIAL_NAME: '',
       OS_APPLICATION_CREDENTIAL_SECRET: '',
-      OS_PASSCODE: '',
+      // OS_PASSCODE is not there: the job has none, and openstacksdk chokes on an empty one
       OS_TENANT_ID: '',
       OS_TENANT_NAME: '',
       OS_CLOUD: '',
@@ -90,6 +93,12 @@ describe('a password login from the job env (bare uses:)', () => {
       OS_DOMAIN_NAME: '',
       OS_SYSTEM_SCOPE: ''
     })
+  })
+
+  test('OS_PASSCODE is blanked only when the job has one (openstacksdk passes even an empty one to the token plugin)', async () => {
+    issues()
+    const run = await main({}, { ...JOB_ENV, OS_PASSCODE: '123456' })
+    expect(run.exported().OS_PASSCODE).toBe('')
   })
 
   test('sets the outputs', async () => {
@@ -122,6 +131,21 @@ describe('a password login from the job env (bare uses:)', () => {
       'expires-at': run.outputs()['expires-at'],
       revoke: 'false'
     })
+  })
+
+  test('a token of an application credential with access rules: the post step is told (Keystone cannot revoke it)', async () => {
+    const body = tokenBody({ applicationCredential: true })
+    const withRules = {
+      token: {
+        ...body.token,
+        application_credential: { ...body.token.application_credential, access_rules: [{ service: 'image', method: 'GET', path: '/v2/images' }] }
+      }
+    }
+    issues(201, withRules)
+    const run = await main({ 'token-use': 'exchange' }, JOB_ENV)
+    expect(run.state()['access-rules']).toBe('true')
+    issues(201, body)
+    expect((await main({ 'token-use': 'exchange' }, JOB_ENV)).state()['access-rules']).toBeUndefined()
   })
 
   test('masks the password and the token before any other line, and prints neither', async () => {
@@ -286,7 +310,7 @@ describe('token-use: direct', () => {
   })
 
   test('a password login stays with exchange unless asked', async () => {
-    const scope = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    const scope = nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '', RUNNER_TEMP: runnerTemp })
     expect(scope.isDone()).toBe(true)
     expect(run.exported().PYTHONPATH).toBeUndefined()
@@ -307,11 +331,73 @@ describe('token-use: direct', () => {
 })
 
 describe('the catalog and the region', () => {
-  test('without a region, the catalog is not asked for and no catalog output is set', async () => {
-    const scope = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+  test('without a region, no catalog output is set; the catalog is still asked for, for OS_STORAGE_URL', async () => {
+    const scope = nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '' })
     expect(scope.isDone()).toBe(true)
     expect(run.outputs().endpoints).toBeUndefined()
+  })
+
+  test('export-env: false, without a region: the catalog is not asked for', async () => {
+    const scope = nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+    const run = await main({ 'export-env': 'false' }, { ...JOB_ENV, OS_REGION_NAME: '' })
+    expect(scope.isDone()).toBe(true)
+    expect(run.exported()).toEqual({})
+  })
+})
+
+describe('the object store for the Swift clients: OS_AUTH_TOKEN and OS_STORAGE_URL', () => {
+  /** The fixture catalog plus Swift, in GRA11 and SBG5, public and internal, project id filled in as Keystone does. */
+  function withSwift(urls: Record<string, string> = {}) {
+    const body = tokenBody()
+    const swift = (region: string, iface: string) => ({
+      interface: iface,
+      region_id: region,
+      region,
+      url: urls[`${region}/${iface}`] ?? `https://storage.${region.toLowerCase()}.${iface}.cloud.test/v1/AUTH_${PROJ2.id}`
+    })
+    const endpoints = ['GRA11', 'SBG5'].flatMap(region => [swift(region, 'public'), swift(region, 'internal')])
+    return { token: { ...body.token, catalog: [...body.token.catalog, { type: 'object-store', name: 'swift', id: 'os-id', endpoints }] } }
+  }
+
+  test('a bare uses: exports the token as OS_AUTH_TOKEN and the public storage URL of the region in use', async () => {
+    issues(201, withSwift())
+    const run = await main({}, JOB_ENV)
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported()).toMatchObject({ OS_AUTH_TOKEN: TOKEN, OS_STORAGE_URL: `https://storage.gra11.public.cloud.test/v1/AUTH_${PROJ2.id}` })
+  })
+
+  test('the region and interface inputs pick the endpoint', async () => {
+    issues(201, withSwift())
+    const run = await main({ region: 'SBG5', interface: 'internal' }, JOB_ENV)
+    expect(run.exported().OS_STORAGE_URL).toBe(`https://storage.sbg5.internal.cloud.test/v1/AUTH_${PROJ2.id}`)
+  })
+
+  test('with no region anywhere: the first public object-store endpoint, as keystoneauth picks it', async () => {
+    issues(201, withSwift())
+    const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '' })
+    expect(run.exported().OS_STORAGE_URL).toBe(`https://storage.gra11.public.cloud.test/v1/AUTH_${PROJ2.id}`)
+  })
+
+  test('no object store in the catalog: OS_STORAGE_URL is blanked over a value the job env had', async () => {
+    issues()
+    const run = await main({}, { ...JOB_ENV, OS_STORAGE_URL: 'https://old.example/v1/AUTH_x', OS_AUTH_TOKEN: 'old-token' })
+    expect(run.exported()).toMatchObject({ OS_AUTH_TOKEN: TOKEN, OS_STORAGE_URL: '' })
+  })
+
+  test('a storage URL that is not a plain http(s) URL is not exported', async () => {
+    issues(201, withSwift({ 'GRA11/public': 'https://storage.test/v1/AUTH_x\nOS_TOKEN=evil' }))
+    const run = await main({}, JOB_ENV)
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported().OS_STORAGE_URL).toBe('')
+    expect(run.exported().OS_TOKEN).toBe(TOKEN)
+  })
+
+  test('export-env: false exports neither', async () => {
+    issues(201, withSwift())
+    const run = await main({ 'export-env': 'false' }, JOB_ENV)
+    expect(run.exported().OS_AUTH_TOKEN).toBeUndefined()
+    expect(run.exported().OS_STORAGE_URL).toBeUndefined()
   })
 
   test('the chosen interface picks the endpoints', async () => {

@@ -53,6 +53,28 @@ test.each([401, 404])('%i: already gone, not an error', async status => {
   expect(run.exitCode()).toBe(0)
 })
 
+test.each([401, 404])(
+  '%i for a token of an application credential with access rules: a warning that it stays valid, not "already gone"',
+  async status => {
+    nock(KEYSTONE)
+      .delete('/v3/auth/tokens')
+      .reply(status, keystoneError(status, 'x', 'y'), JSON_HEADERS)
+    const run = await post(saved({ 'access-rules': 'true' }))
+    const lines = infoLines(run)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(
+      /^::warning::Keystone could not revoke this token: it comes from an application credential with access rules.* It stays valid until /
+    )
+    expect(run.exitCode()).toBe(0)
+  }
+)
+
+test('a token of an application credential with access rules that Keystone does revoke: "Token revoked."', async () => {
+  nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
+  const run = await post(saved({ 'access-rules': 'true' }))
+  expect(infoLines(run)).toEqual(['Token revoked.'])
+})
+
 test('5xx: a warning that says until when the token stays valid, never a failed job', async () => {
   nock(KEYSTONE)
     .delete('/v3/auth/tokens')

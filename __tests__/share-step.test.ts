@@ -45,7 +45,7 @@ function keystoneSays(shape: Parameters<typeof tokenBody>[0]) {
 }
 
 async function produce(): Promise<string> {
-  nock(KEYSTONE).post('/v3/auth/tokens?nocatalog').reply(201, tokenBody(), TOKEN_HEADERS)
+  nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
   const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
   expect(producer.exitCode()).toBe(0)
   return producer.outputs()['shared-token']!
@@ -136,14 +136,14 @@ test('shared-token without share-key', async () => {
 
 test('min-validity: a consumer with credentials logs in itself when the shared token expires too soon', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const producer = await job({ ...CREDENTIALS, 'share-key': KEY })
   const sealed = producer.outputs()['shared-token']!
   // This runner's clock says too soon; Keystone's clock, asked once, agrees.
   const asked = keystoneSays({ expiresInMs: 30 * 60_000 })
   const own = nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
   const consumer = await job({ ...CREDENTIALS, 'shared-token': sealed, 'share-key': KEY, 'min-validity': '2h' })
   expect(asked.isDone()).toBe(true)
@@ -156,7 +156,7 @@ test('min-validity: a consumer with credentials logs in itself when the shared t
 
 test('min-validity: without credentials, the consumer fails early', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 30 * 60_000 }), TOKEN_HEADERS)
   const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
   const asked = keystoneSays({ expiresInMs: 30 * 60_000 })
@@ -168,7 +168,7 @@ test('min-validity: without credentials, the consumer fails early', async () => 
 
 test("min-validity: a runner clock that runs fast does not refuse a token Keystone's clock says is good", async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 3 * 3600_000 }), TOKEN_HEADERS)
   const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
   // This runner is two hours ahead: by its clock, 1 h is left; Keystone's Date says 3 h.
@@ -186,7 +186,7 @@ test("min-validity: a runner clock that runs fast does not refuse a token Keysto
 
 test('the revoker asks Keystone even when its clock says the shared token has expired', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
   const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY })).outputs()['shared-token']!
   const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
@@ -199,7 +199,7 @@ test('the revoker asks Keystone even when its clock says the shared token has ex
 
 test('min-validity on a login: a cloud whose tokens live shorter is reported, and the token revoked', async () => {
   nock(KEYSTONE)
-    .post('/v3/auth/tokens?nocatalog')
+    .post('/v3/auth/tokens')
     .reply(201, tokenBody({ expiresInMs: 3600_000 }), TOKEN_HEADERS)
   const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
   const step = await job({ ...CREDENTIALS, 'min-validity': '2h' })

@@ -113,6 +113,8 @@ export interface JobOptions {
   debug?: boolean
   /** Keep the job's temp dir (RUNNER_TEMP, file-command files) instead of removing it. */
   keepTemp?: boolean
+  /** The node binary that runs the action's steps (default: this process's, process.execPath). */
+  node?: string
 }
 
 export interface RunStepOptions extends Omit<JobOptions, 'jobEnv'> {
@@ -133,6 +135,13 @@ export interface RunStepOptions extends Omit<JobOptions, 'jobEnv'> {
 export interface RunStepSpec {
   /** Display name; also how `cancelled.after/during` and `transcript.step()` find it. */
   name?: string
+  /** For `${{ steps.ID.outputs.NAME }}` in the `run`, `env` and `uses.inputs` of later steps. */
+  id?: string
+  /**
+   * Another step using the action (`uses: ./` with `with:`): its main step here, its post step at
+   * the end of the job, in reverse order of the main steps, as the runner does (named `Post NAME`).
+   */
+  uses?: { inputs?: Record<string, string | number | boolean> }
   /** A bash script, run like the runner: `bash --noprofile --norc -eo pipefail <file>`. */
   run?: string
   /** Or test code, run in this process with the env the step would get; a throw fails the step. */
@@ -160,6 +169,8 @@ export interface RunJobOptions extends JobOptions {
   before?: RunStepSpec[]
   /** Steps between the action's main and post steps. */
   steps?: RunStepSpec[]
+  /** The id of the action's own step, for `${{ steps.ID.outputs.NAME }}` in later steps. */
+  id?: string
   /**
    * Simulated cancellation. true: once the main step has finished. { after: name }: once that step
    * (name, or 'main') has finished. { during: name, afterMs }: interrupts that step afterMs after it

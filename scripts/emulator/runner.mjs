@@ -414,6 +414,7 @@ function createJob(options = {}) {
     cancelled: false,
     runCount: 0,
     keepTemp: Boolean(options.keepTemp),
+    node: options.node,
     /** @returns {'success' | 'failure' | 'cancelled'} */
     status() {
       return this.failed ? 'failure' : this.cancelled ? 'cancelled' : 'success'
@@ -853,13 +854,13 @@ function recordForLeakScan(action, steps, masks) {
  * @param {import('./runner.d.mts').ActionDefinition} action
  * @param {'main' | 'post'} stage
  * @param {Record<string, string | number | boolean>} givenInputs
- * @param {{ state?: Record<string, string>, stepEnv?: Record<string, string>, timeoutMs?: number, cancelAfterMs?: number }} extra
+ * @param {{ name?: string, state?: Record<string, string>, stepEnv?: Record<string, string>, timeoutMs?: number, cancelAfterMs?: number }} extra
  */
 async function runActionStep(job, action, stage, givenInputs, extra) {
   const target = stage === 'main' ? action.runs.main : action.runs.post
   if (!target) throw new Error(`${action.file} has no runs.${stage}`)
   const { values, warnings } = resolveInputs(action, givenInputs, job.contextEnv, job.env)
-  const displayName = stage === 'main' ? 'Run ./' : 'Post Run ./'
+  const displayName = extra.name !== undefined ? (stage === 'main' ? extra.name : `Post ${extra.name}`) : stage === 'main' ? 'Run ./' : 'Post Run ./'
   // Printed with the masks known when the step starts, like the runner's step header.
   const header = (
     stage === 'post'
@@ -875,7 +876,8 @@ async function runActionStep(job, action, stage, givenInputs, extra) {
   const step = await runProcessStep(job, {
     name: displayName,
     stage,
-    command: process.execPath,
+    // The runtime of the action: this process's node unless the job names another (e.g. Node 24).
+    command: job.node ?? process.execPath,
     args: [join(action.dir, target)],
     cwd: job.workspace,
     stepEnv: extra.stepEnv,
@@ -970,6 +972,14 @@ export async function runJob(options) {
   /** @type {import('./runner.d.mts').StepResult[]} */
   const steps = []
   let mainStep = /** @type {import('./runner.d.mts').StepResult | undefined} */ (undefined)
+  let mainPost = /** @type {import('./runner.d.mts').StepResult | undefined} */ (undefined)
+  /** Outputs of the steps with an id, for `${{ steps.ID.outputs.NAME }}`. @type {Record<string, Record<string, string>>} */
+  const outputsById = {}
+  /**
+   * Action steps that ran, for their post steps: the runner runs those in reverse order.
+   * @type {Array<{ name?: string, inputs: Record<string, string | number | boolean>, env?: Record<string, string>, main: import('./runner.d.mts').StepResult }>}
+   */
+  const ranActions = []
 
   /** @param {import('./runner.d.mts').StepResult} step @param {string} id */
   const record = (step, id) => {
@@ -979,17 +989,39 @@ export async function runJob(options) {
   }
   /** @param {string} name @param {'main' | 'post' | 'run'} stage */
   const skipped = (name, stage) => steps.push(newStepResult(name, stage))
+  /** The one expression form tests need: `${{ steps.ID.outputs.NAME }}` ('' when unknown, as in Actions). @param {string} text */
+  const expand = text =>
+    text.replace(/\$\{\{\s*steps\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)\s*\}\}/g, (_all, id, name) => outputsById[id]?.[name] ?? '')
+  /** @param {Record<string, any> | undefined} values */
+  const expandAll = values =>
+    values === undefined ? undefined : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? expand(v) : v]))
 
   try {
     const runScripts = async (/** @type {import('./runner.d.mts').RunStepSpec[]} */ list) => {
-      for (const spec of list) {
-        const id = spec.name ?? ''
+      for (const given of list) {
+        const id = given.name ?? ''
+        const spec = { ...given, ...(given.run !== undefined && { run: expand(given.run) }), ...(given.env && { env: expandAll(given.env) }) }
         if (!evaluateCondition(spec.if, job.status())) {
-          skipped(spec.name ?? `Run ${(spec.run ?? '').split('\n')[0]}`, 'run')
+          skipped(spec.name ?? (spec.uses ? 'Run ./' : `Run ${(spec.run ?? '').split('\n')[0]}`), spec.uses ? 'main' : 'run')
           continue
         }
         const cancelAfterMs = cancel?.during === id ? cancel.afterMs : undefined
-        record(await runScriptStep(job, spec, options.timeoutMs, cancelAfterMs), id)
+        if (spec.uses) {
+          const inputs = /** @type {Record<string, string | number | boolean>} */ (expandAll(spec.uses.inputs ?? {}))
+          const step = await runActionStep(job, action, 'main', inputs, {
+            name: spec.name,
+            stepEnv: spec.env,
+            timeoutMs: spec.timeoutMs ?? options.timeoutMs,
+            cancelAfterMs
+          })
+          record(step, id)
+          ranActions.push({ name: spec.name, inputs, env: spec.env, main: step })
+          if (spec.id) outputsById[spec.id] = step.outputs
+        } else {
+          const step = await runScriptStep(job, spec, options.timeoutMs, cancelAfterMs)
+          record(step, id)
+          if (spec.id) outputsById[spec.id] = step.outputs
+        }
       }
     }
 
@@ -1001,23 +1033,28 @@ export async function runJob(options) {
         cancelAfterMs: cancel?.during === 'main' ? cancel.afterMs : undefined
       })
       record(mainStep, 'main')
+      ranActions.unshift({ inputs: options.inputs ?? {}, env: options.actionEnv, main: mainStep })
+      if (options.id) outputsById[options.id] = mainStep.outputs
     } else {
       skipped('Run ./', 'main')
     }
     await runScripts(options.steps ?? [])
 
-    if (mainStep && action.runs.post) {
-      if (evaluateCondition(action.runs.postIf ?? 'always()', job.status())) {
-        record(
-          await runActionStep(job, action, 'post', options.inputs ?? {}, {
-            stepEnv: options.actionEnv,
-            state: mainStep.state,
+    if (action.runs.post) {
+      for (const ran of [...ranActions].reverse()) {
+        const postName = ran.name !== undefined ? `Post ${ran.name}` : 'Post Run ./'
+        if (evaluateCondition(action.runs.postIf ?? 'always()', job.status())) {
+          const post = await runActionStep(job, action, 'post', ran.inputs, {
+            name: ran.name,
+            stepEnv: ran.env,
+            state: ran.main.state,
             timeoutMs: options.postTimeoutMs ?? options.timeoutMs
-          }),
-          'post'
-        )
-      } else {
-        skipped('Post Run ./', 'post')
+          })
+          record(post, postName)
+          if (ran.main === mainStep) mainPost = post
+        } else {
+          skipped(postName, 'post')
+        }
       }
     }
   } finally {
@@ -1030,7 +1067,7 @@ export async function runJob(options) {
   return {
     steps,
     main: mainStep,
-    post: steps.find(s => s.stage === 'post'),
+    post: mainPost ?? (mainStep ? steps.find(s => s.stage === 'post' && s.name === 'Post Run ./') : undefined),
     env: { ...job.env },
     outputs: mainStep?.outputs ?? {},
     state: mainStep?.state ?? {},

@@ -19,6 +19,31 @@ ks_die() { ks_log "ERROR: $*"; exit 1; }
 # Milliseconds since the epoch (for timing messages).
 ks_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# A port nobody listens on, not one of the ports given. Not bind(0): that draws from the ephemeral
+# range, which outgoing connections also use, so the port could be taken before the server binds it.
+# Below that range only another listener can take it; callers retry or fail clearly if one does.
+ks_pick_port() {
+  "$KS_PY" - "$@" <<'EOF'
+import random, socket, sys
+avoid = {int(p) for p in sys.argv[1:]}
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randint(20000, low - 1) if low > 21000 else 0
+    if port in avoid:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(s.getsockname()[1])
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+sys.exit("no free port found")
+EOF
+}
+
 # Default state dir for a port (the same rule in start.sh and stop.sh).
 ks_default_state_dir() { echo "${TMPDIR:-/tmp}/keystone-$1"; }
 

@@ -57,27 +57,6 @@ HASH_ROUNDS=4
 "$KS_DIR/install.sh"
 T0="$(ks_now_ms)"
 
-# A port nobody listens on. Not bind(0): that draws from the ephemeral range, which outgoing
-# connections also use, so the port could be taken before gunicorn binds it. Below that range only
-# another listener can take it, and the start loop below retries if one does.
-pick_port() {
-  "$KS_PY" - <<'EOF'
-import random, socket, sys
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-for _ in range(200):
-    port = random.randint(20000, low - 1) if low > 21000 else 0
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        print(s.getsockname()[1])
-        sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        s.close()
-sys.exit("no free port found")
-EOF
-}
 port_busy() { (exec 3<>"/dev/tcp/$KS_HOST/$1") 2>/dev/null; }
 
 SEED_INPUTS="$(printf '%s\n' "$("$KS_PY" -c 'import importlib.metadata as m; print(m.version("keystone"))')" \
@@ -114,7 +93,7 @@ if [[ -n "${KEYSTONE_STATE_DIR:-}" ]]; then
   STATE_DIR="$(ks_abs "$KEYSTONE_STATE_DIR")"
   reuse_or_stop
 fi
-if (( PORT_ARG == 0 )); then PORT="$(pick_port)"; else PORT="$PORT_ARG"; fi
+if (( PORT_ARG == 0 )); then PORT="$(ks_pick_port)"; else PORT="$PORT_ARG"; fi
 if (( ! STATE_DIR_GIVEN )); then
   STATE_DIR="$(ks_default_state_dir "$PORT")"
   reuse_or_stop
@@ -305,7 +284,7 @@ for attempt in 1 2 3; do
     ks_die "port $KS_HOST:$PORT was taken by another process during start-up"
   fi
   ks_log "port $PORT was taken meanwhile; trying another one"
-  PORT="$(pick_port)"
+  PORT="$(ks_pick_port)"
   follow_port
 done
 

@@ -1,4 +1,5 @@
 import type { ActionConfig } from '../config/types.js'
+import { storageUrl } from '../keystone/catalog.js'
 import type { Token } from '../keystone/client.js'
 
 /**
@@ -18,7 +19,6 @@ const LOGIN_VARIABLES = [
   'OS_APPLICATION_CREDENTIAL_ID',
   'OS_APPLICATION_CREDENTIAL_NAME',
   'OS_APPLICATION_CREDENTIAL_SECRET',
-  'OS_PASSCODE',
   'OS_TENANT_ID',
   'OS_TENANT_NAME',
   // With OS_CLOUD set, openstacksdk reads clouds.yaml and ignores OS_TOKEN.
@@ -36,14 +36,22 @@ const SCOPE_VARIABLES = [
   'OS_SYSTEM_SCOPE'
 ] as const
 
+/**
+ * Blanked only when the job has it: openstacksdk hands any OS_PASSCODE, even '', to the auth
+ * plugin, and the token plugins refuse it ("unexpected keyword argument 'passcode'").
+ */
+const BLANKED_ONLY_WHEN_SET = ['OS_PASSCODE'] as const
+
 /** Name → value for GITHUB_ENV, where '' means "unset for later steps". */
 export function tokenEnvironment(
   config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
   token: Token,
-  tls: { caFile?: string; insecure?: boolean } = {}
+  tls: { caFile?: string; insecure?: boolean } = {},
+  jobEnv: Record<string, string | undefined> = {}
 ): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of [...LOGIN_VARIABLES, ...SCOPE_VARIABLES]) env[name] = ''
+  for (const name of BLANKED_ONLY_WHEN_SET) if (jobEnv[name]) env[name] = ''
 
   // The CLI needs the scope next to the token, or it re-authenticates unscoped and gets 403s.
   // Everything exported is what Keystone says the token has, not what was asked for.
@@ -62,6 +70,11 @@ export function tokenEnvironment(
   // v3token, not token: the generic plugin runs version discovery on every call.
   env.OS_AUTH_TYPE = 'v3token'
   env.OS_TOKEN = token.value
+  // The Swift clients (the `swift` CLI, rclone) never read OS_TOKEN: with OS_AUTH_TOKEN and
+  // OS_STORAGE_URL both set they go straight to the object store, with no Keystone request.
+  // Blank without an object store in the catalog, so a stale value from the job env cannot stay.
+  env.OS_AUTH_TOKEN = token.value
+  env.OS_STORAGE_URL = storageUrl(token.catalog, { region: config.region, interface: config.interface }) ?? ''
   env.OS_IDENTITY_API_VERSION = '3'
   if (config.region !== undefined) env.OS_REGION_NAME = config.region
   if (config.interface !== undefined) env.OS_INTERFACE = config.interface

@@ -93,6 +93,24 @@ export function endpointsFor(catalog: CatalogService[], region: string, endpoint
 }
 
 /**
+ * The object-store URL of the token's project, as swiftclient and rclone want it in OS_STORAGE_URL:
+ * the catalog's object-store endpoint for the region and interface in use (Keystone has already put
+ * the project id into its `AUTH_%(project_id)s` template). Undefined without an object store, and
+ * for anything that is not a plain http(s) URL: it goes into the environment of every later step.
+ */
+export function storageUrl(catalog: CatalogService[] | undefined, options: { region?: string; interface?: string } = {}): string | undefined {
+  if (!catalog) return undefined
+  const found = catalogEndpoints(catalog, options).find(endpoint => endpoint.type === 'object-store')
+  if (!found || !/^https?:\/\/[\x21-\x7e]+$/i.test(found.url)) return undefined
+  try {
+    new URL(found.url)
+  } catch {
+    return undefined
+  }
+  return found.url
+}
+
+/**
  * A region the catalog does not have makes every later service call fail with "public endpoint
  * for compute service in Nowhere region not found": better to say so now, with the real ones.
  */

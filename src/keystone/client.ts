@@ -38,6 +38,11 @@ export interface Token {
   domain?: NamedRef
   system: boolean
   applicationCredential?: NamedRef
+  /**
+   * The application credential has access rules. Keystone (Zed at least) cannot revoke such a
+   * token: DELETE /auth/tokens looks it up without access-rules support and answers 404.
+   */
+  accessRules?: boolean
   /** Only when asked for; undefined when Keystone sent none or not a list. */
   catalog?: CatalogService[]
   /** Keystone's JSON document as received: what openstacksdk caches as auth state. */
@@ -412,6 +417,10 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
   const project = refWithDomain(token.project)
   const domain = ref(token.domain)
   const applicationCredential = ref(token.application_credential)
+  const accessRules =
+    isObject(token.application_credential) &&
+    Array.isArray(token.application_credential.access_rules) &&
+    token.application_credential.access_rules.length > 0
   const catalog = parseCatalog(token.catalog)
   return {
     issuedAt,
@@ -422,6 +431,7 @@ function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value
     ...(domain && { domain }),
     system: isObject(token.system) && token.system.all === true,
     ...(applicationCredential && { applicationCredential }),
+    ...(accessRules && { accessRules }),
     ...(catalog && { catalog }),
     document: parsed
   }

@@ -20,6 +20,8 @@ export interface SavedToken {
   insecure?: boolean
   /** Why the post step leaves it valid, when it does (default: revoke: false). */
   keptBecause?: string
+  /** From an application credential with access rules: Keystone may not find it to revoke it. */
+  accessRules?: boolean
 }
 
 export interface StateStore {
@@ -36,7 +38,8 @@ const KEYS = {
   ca: 'ca',
   caFile: 'ca-file',
   insecure: 'insecure',
-  keptBecause: 'kept-because'
+  keptBecause: 'kept-because',
+  accessRules: 'access-rules'
 } as const
 
 /**
@@ -53,6 +56,7 @@ export function saveToken(store: StateStore, saved: SavedToken): void {
   else if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
   if (saved.insecure) store.saveState(KEYS.insecure, 'true')
   if (saved.keptBecause) store.saveState(KEYS.keptBecause, saved.keptBecause)
+  if (saved.accessRules) store.saveState(KEYS.accessRules, 'true')
   // The tokens last: a post step that sees them also sees where and how to reach Keystone.
   store.saveState(KEYS.others, (saved.others ?? []).join('\n'))
   store.saveState(KEYS.token, saved.token)
@@ -85,6 +89,7 @@ export function loadToken(store: StateStore): SavedToken | undefined {
     ...(ca && { ca }),
     ...(caFile && { caFile }),
     ...(store.getState(KEYS.insecure) === 'true' && { insecure: true }),
-    ...(keptBecause && { keptBecause })
+    ...(keptBecause && { keptBecause }),
+    ...(store.getState(KEYS.accessRules) === 'true' && { accessRules: true })
   }
 }

@@ -69,9 +69,10 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     keystone = keystoneFor(config.authUrl, config.timing, context, tls, { loadCoreMeanwhile: true })
     if (config.pacing) await waitForSlot(context, config.pacing)
     // The catalog weighs kilobytes: asked for only when a region is there to check against it, or
-    // when later steps will use the token as it is, with its catalog.
+    // when later steps get the variables (OS_STORAGE_URL comes from it, and direct use hands the
+    // whole catalog to the clients). Same single request either way, only a larger answer.
     const direct = config.tokenUse === 'direct' && config.exportEnv
-    const wantCatalog = config.region !== undefined || direct
+    const wantCatalog = config.region !== undefined || config.exportEnv
     const issued = await logIn(context, keystone, config, wantCatalog)
     core.setSecret(issued.value)
     await core.ready?.()
@@ -83,7 +84,8 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       token: issued.value,
       others: [...keystone.outstanding].filter(token => token !== issued.value),
       expiresAt: issued.expiresAt.toISOString(),
-      revoke: config.revoke
+      revoke: config.revoke,
+      ...(issued.accessRules && { accessRules: true })
     }
     saveToken(core, saved)
     // Cancelled while the login was on the wire: the token is revoked below, before the process ends.
@@ -100,7 +102,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       // The other jobs of the run use it after this one ends: the revoker job revokes it.
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
-    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls))
+    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls, env))
     if (direct) setUpDirectUse(core, issued, config, env, files)
     core.info(issuedLine(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')

@@ -169,7 +169,14 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
         `This runner's clock says the shared token expires too soon, Keystone's says it has ${formatDuration(left)} left: the runner's clock is probably ahead; using the token.`
       )
     }
-    token = { ...token, validForMs: known.validForMs, receivedAt: known.receivedAt, ...(direct && { document: known.document }) }
+    // OS_STORAGE_URL comes from the catalog; without a catalog read, the consumer exports it blank.
+    token = {
+      ...token,
+      validForMs: known.validForMs,
+      receivedAt: known.receivedAt,
+      ...(direct && { document: known.document }),
+      ...(direct && known.catalog && { catalog: known.catalog })
+    }
   }
   const config = {
     authUrl: payload.authUrl,
@@ -187,7 +194,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     keptBecause: 'shared by another job: its revoker job revokes it'
   })
   setOutputs(core, token, config)
-  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls))
+  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls, context.env))
   if (direct) setUpDirectUse(core, token, config, context.env, files)
   const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(
