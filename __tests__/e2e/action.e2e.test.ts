@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { countRequests, startKeystone, validateToken, issueToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
+import { countRequests, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { runJob } from '../../scripts/emulator/runner.mjs'
-import { cli, errors, job, leaks, OPENSTACK, output, ROOT } from './helpers.js'
+import { cli, errors, job, leaks, OPENSTACK, output, ROOT, issueAdminToken } from './helpers.js'
 
 /**
  * The product as a user meets it: the built action in a job, a real Keystone, the real
@@ -17,14 +17,7 @@ let adminToken: string
 beforeAll(async () => {
   keystone = await startKeystone()
   fix = keystone.fixtures
-  adminToken = (
-    await issueToken(keystone.authUrl, {
-      auth: {
-        identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
-        scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
-      }
-    })
-  ).token
+  adminToken = await issueAdminToken(keystone)
 }, 600_000)
 
 afterAll(async () => {

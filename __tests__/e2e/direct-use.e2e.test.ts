@@ -7,7 +7,7 @@ import { issueToken, revokeToken, startKeystone, validateToken, type KeystoneIns
 import { runStep } from '../../scripts/emulator/runner.mjs'
 import { directUseSetup, writeSetupFiles } from '../../src/handoff/direct-use.js'
 import { parseKeystoneTime } from '../../src/time.js'
-import { job, OPENSTACK, ROOT } from './helpers.js'
+import { job, OPENSTACK, ROOT, issueAdminToken } from './helpers.js'
 import { startServiceRecorder, type ServiceRecorder } from './service-recorder.js'
 
 /**
@@ -502,14 +502,7 @@ describe('the action', () => {
     expect(transcript.main?.status).toBe('success')
     expect(transcript.step('image list')?.stdout).toContain('keystone requests: 0')
     expect(transcript.post?.stdout).toContain('Token revoked.')
-    const admin = (
-      await issueToken(keystone.authUrl, {
-        auth: {
-          identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
-          scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
-        }
-      })
-    ).token
+    const admin = await issueAdminToken(keystone)
     expect(await validateToken(keystone.authUrl, admin, transcript.outputs.token!)).toBe(404)
   })
 
@@ -561,14 +554,7 @@ describe('the action', () => {
     // The runner runs post steps in reverse order, each with its own step's state.
     const posts = [await runStep({ ...base, stage: 'post', state: second.state }), await runStep({ ...base, stage: 'post', state: first.state })]
     for (const post of posts) expect(post.stdout).toContain('Token revoked.')
-    const admin = (
-      await issueToken(keystone.authUrl, {
-        auth: {
-          identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
-          scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
-        }
-      })
-    ).token
+    const admin = await issueAdminToken(keystone)
     expect([await validateToken(keystone.authUrl, admin, tokenA), await validateToken(keystone.authUrl, admin, tokenB)]).toEqual([404, 404])
     rmSync(runnerTemp, { recursive: true, force: true })
   })

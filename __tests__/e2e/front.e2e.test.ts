@@ -4,8 +4,9 @@ import * as https from 'node:https'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import * as tls from 'node:tls'
-import { startKeystone, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
-import { startProxy, startRateLimiter, startTlsFront, type ProxyServer, type RateLimiter, type TlsFront } from '../../scripts/front/front.mjs'
+import { startCloud, type Cloud } from '../../scripts/cloud.mjs'
+import type { KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
+import { startProxy, startRateLimiter, type ProxyServer, type RateLimiter, type TlsFront } from '../../scripts/front/front.mjs'
 import type { JobTranscript } from '../../scripts/emulator/runner.mjs'
 import { errors, job } from './helpers.js'
 
@@ -15,22 +16,22 @@ import { errors, job } from './helpers.js'
  * (dist/) through each of them in the runner emulator: a private CA, an HTTP proxy, a rate limit.
  */
 
+let cloud: Cloud
 let keystone: KeystoneInstance
 let fix: KeystoneInstance['fixtures']
 let front: TlsFront
 let proxy: ProxyServer
 
 beforeAll(async () => {
-  keystone = await startKeystone()
-  fix = keystone.fixtures
   // 0.0.0.0 as an extra name of the server cert: the proxy tests need a loopback host that
   // @actions/http-client does not recognise as loopback (see the proxy tests below).
-  ;[front, proxy] = await Promise.all([startTlsFront({ upstream: keystone.authUrl, altNames: ['0.0.0.0'] }), startProxy()])
+  cloud = await startCloud({ tlsFront: { altNames: ['0.0.0.0'] }, proxy: true })
+  ;({ keystone, tlsFront: front, proxy } = cloud as Required<Cloud>)
+  fix = keystone.fixtures
 }, 600_000)
 
 afterAll(async () => {
-  await Promise.allSettled([front?.stop(), proxy?.stop()])
-  await keystone?.stop()
+  await cloud?.stop()
 })
 
 // --- helpers -----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runJob, type JobTranscript, type RunJobOptions, type RunStepSpec } from '../../scripts/emulator/runner.mjs'
+import { issueToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -40,4 +41,16 @@ export function errors(transcript: JobTranscript, stage = 'main'): string[] {
 
 export function output(transcript: JobTranscript, name: string): string {
   return (transcript.step(name)?.stdout ?? []).join('\n').trim()
+}
+
+/** A token of the test Keystone's admin (fixtures.sh), for checking what the action did: validate, list. */
+export async function issueAdminToken(instance: KeystoneInstance): Promise<string> {
+  const fix = instance.fixtures
+  const issued = await issueToken(instance.authUrl, {
+    auth: {
+      identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
+      scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
+    }
+  })
+  return issued.token
 }

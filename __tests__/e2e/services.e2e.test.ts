@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { issueToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
+import { startCloud, type Cloud } from '../../scripts/cloud.mjs'
+import { issueToken, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import type { JobTranscript, RunStepSpec } from '../../scripts/emulator/runner.mjs'
-import { clientRequests, startServices, type ServicesInstance } from '../../scripts/services/services.mjs'
-import { job, leaks, OPENSTACK, ROOT } from './helpers.js'
+import { clientRequests, type ServicesInstance } from '../../scripts/services/services.mjs'
+import { job, leaks, OPENSTACK, ROOT, issueAdminToken } from './helpers.js'
 
 /**
  * The work after the login, on real services: Glance (image) and Swift (object-store) from Debian's
@@ -26,6 +27,7 @@ const KEEP = 2
 // rclone: a remote "os" of type swift that takes everything from OS_* variables.
 const RCLONE_ENV = { RCLONE_CONFIG_OS_TYPE: 'swift', RCLONE_CONFIG_OS_ENV_AUTH: 'true' }
 
+let cloud: Cloud
 let keystone: KeystoneInstance
 let services: ServicesInstance
 let fix: KeystoneInstance['fixtures']
@@ -51,20 +53,13 @@ async function api(token: string, method: string, path: string, body?: unknown):
 }
 
 beforeAll(async () => {
-  keystone = await startKeystone()
-  fix = keystone.fixtures
   const started = Date.now()
-  services = await startServices(keystone, { tokenCacheTime: CACHE_TIME_S })
-  figures.push(`Glance + Swift started in ${Date.now() - started} ms (scripts/services/start.sh, after Keystone)`)
+  cloud = await startCloud({ services: { tokenCacheTime: CACHE_TIME_S } })
+  ;({ keystone, services } = cloud as Required<Cloud>)
+  fix = keystone.fixtures
+  figures.push(`Keystone, then Glance + Swift started in ${Date.now() - started} ms (scripts/cloud.mjs)`)
 
-  adminToken = (
-    await issueToken(keystone.authUrl, {
-      auth: {
-        identity: { methods: ['password'], password: { user: { id: fix.FIX_ADMIN_USER_ID, password: fix.FIX_ADMIN_PASSWORD } } },
-        scope: { project: { id: fix.FIX_ADMIN_PROJECT_ID } }
-      }
-    })
-  ).token
+  adminToken = await issueAdminToken(keystone)
   // A second project of user2, for the copy between two scopes.
   proj3 = (await api(adminToken, 'POST', '/projects', { project: { name: 'proj3', domain_id: fix.FIX_DOM2_ID } })).project.id
   await api(adminToken, 'PUT', `/projects/${proj3}/users/${fix.FIX_USER2_ID}/roles/${fix.FIX_MEMBER_ROLE_ID}`)
@@ -88,8 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (figures.length > 0) console.log(['Real services (Glance, Swift):', ...figures.map(f => `  ${f}`)].join('\n'))
-  await services?.stop()
-  await keystone?.stop()
+  await cloud?.stop()
 })
 
 /**

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (node scripts/bench/bench.mjs [--runs N] [--install-cost] [--out FILE.json]):
+// `npm run bench` (node scripts/bench/bench.mjs [--runs N] [--baseline REV] [--install-cost] [--out FILE.json]):
 // the action's speed, side by side with its floor and with the openstack CLI, against the project's
 // local Keystone (scripts/keystone, 127.0.0.1 only), in ONE run.
 //
@@ -94,6 +94,14 @@ const snapDir = mkdtempSync(join(tmpdir(), 'openstack-token-bench-dist-'))
 const snap = snapshotDist(snapDir)
 const action = fakeAction(snapDir, 'dist/main/index.js', 'dist/post/index.js', loadAction(ROOT).inputs)
 const floor = fakeAction(BENCH_DIR, 'floor-request.mjs')
+// --baseline REV: the dist/ committed at REV (a tag, a commit), timed in the same rounds, so that a
+// change can show it is no slower than what it replaces (ratios of one run, not numbers of two).
+const baselineRev = args.values.baseline
+const baselineDir = baselineRev ? mkdtempSync(join(tmpdir(), 'openstack-token-bench-baseline-')) : undefined
+if (baselineRev && baselineDir) {
+  execFileSync('sh', ['-c', `git -C "$0" archive "$1" dist | tar -x -C "$2"`, ROOT, baselineRev, baselineDir])
+}
+const baseline = baselineDir ? fakeAction(baselineDir, 'dist/main/index.js', 'dist/post/index.js', loadAction(ROOT).inputs) : undefined
 const empty = fakeAction(BENCH_DIR, 'floor-empty.mjs')
 
 console.error(`Starting the local Keystone (scripts/keystone)…`)
@@ -116,7 +124,7 @@ try {
   const floorEnv = { BENCH_URL: login.authUrl, BENCH_BODY: login.body }
 
   // Tokens issued in the current round, revoked by the matching command in the same round.
-  const issued = { main: undefined, floor: undefined, curl: undefined, cli: undefined }
+  const issued = { main: undefined, baseline: undefined, floor: undefined, curl: undefined, cli: undefined }
 
   const stepMs = (step, ok) => (ok ? step.durationMs : NaN)
   const failed = (what, detail) => {
@@ -133,6 +141,19 @@ try {
         return stepMs(step, step.status === 'success')
       }
     },
+    ...(baseline
+      ? [
+          {
+            name: 'baseline main',
+            run: async () => {
+              const step = await runStep({ action: baseline, stage: 'main', inputs, secrets: [login.password] })
+              issued.baseline = step.status === 'success' ? step.state : undefined
+              if (!step.state.token) failed('baseline main', [...step.stdout, ...step.stderr].join('\n'))
+              return stepMs(step, step.status === 'success')
+            }
+          }
+        ]
+      : []),
     {
       name: 'node+POST',
       run: async () => {
@@ -203,6 +224,21 @@ try {
         return step.durationMs
       }
     },
+    ...(baseline
+      ? [
+          {
+            name: 'baseline post',
+            run: async () => {
+              if (!issued.baseline) failed('baseline post', 'no token from baseline main')
+              const step = await runStep({ action: baseline, stage: 'post', inputs, state: issued.baseline, secrets: [login.password] })
+              issued.baseline = undefined
+              const ok = step.status === 'success' && step.stdout.some(l => /Token revoked\./.test(l))
+              if (!ok) failed('baseline post', [...step.stdout, ...step.stderr].join('\n'))
+              return step.durationMs
+            }
+          }
+        ]
+      : []),
     {
       name: 'node+DELETE',
       run: async () => {
@@ -248,6 +284,12 @@ try {
   const rows = [
     ['action main', 'dist/main/index.js via runner emulator (durationMs): 1 POST ?nocatalog, outputs, env, state'],
     ['action post', 'dist/post/index.js via runner emulator (durationMs): 1 DELETE'],
+    ...(baseline
+      ? [
+          ['baseline main', `dist/main/index.js as committed at ${baselineRev}, same inputs`],
+          ['baseline post', `dist/post/index.js as committed at ${baselineRev}`]
+        ]
+      : []),
     ['node+POST', 'floor: Node + 1 node:http POST ?nocatalog, via runner emulator (durationMs)'],
     ['node+DELETE', 'floor: Node + 1 node:http DELETE, via runner emulator (durationMs)'],
     ["node -e ''", 'floor: Node start and exit'],
@@ -300,6 +342,15 @@ try {
   console.log(
     `| action post / node+DELETE = ${ms(s['action post'].median)} / ${ms(s['node+DELETE'].median)} | ${ratio(s['action post'].median, s['node+DELETE'].median)} | ≤ 1.3x | ${verdict(r4, 1.3, true)} |`
   )
+  if (baseline) {
+    for (const step of ['main', 'post']) {
+      const now = s[`action ${step}`].median
+      const then = s[`baseline ${step}`].median
+      console.log(
+        `| action ${step} / baseline ${step} (${baselineRev}) = ${ms(now)} / ${ms(then)} | ${ratio(now, then)} | (no slower: ≤ 1.05x) | ${verdict(now / then, 1.05, true)} |`
+      )
+    }
+  }
   console.log(
     `| CLI issue / action main = ${ms(s['CLI issue'].median)} / ${ms(s['action main'].median)} | ${ratio(s['CLI issue'].median, s['action main'].median)} | ≥ 5x | ${verdict(r5, 5, false)} |`
   )
@@ -351,6 +402,7 @@ try {
 } finally {
   await stop()
   rmSync(snapDir, { recursive: true, force: true })
+  if (baselineDir) rmSync(baselineDir, { recursive: true, force: true })
 }
 
 // ---- what a fresh runner pays before the CLI's first call -----------------------------------------

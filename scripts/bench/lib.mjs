@@ -21,7 +21,7 @@ export function parseArgs(argv, fallback) {
     const arg = argv[i]
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
-    if (name === '--runs' || name === '--out') {
+    if (name === '--runs' || name === '--out' || name === '--baseline') {
       const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
       if (value === undefined) throw new Error(`${name} needs a value`)
       args.values[name.slice(2)] = value

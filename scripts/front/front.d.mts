@@ -1,7 +1,7 @@
 // Types for front.mjs (nginx and tinyproxy from Debian in front of the test Keystone, on 127.0.0.1).
 
 interface CommonOptions {
-  /** 0 or absent: a free port is picked (FRONT_PORT_RANGE, default 24000-32000). */
+  /** 0 or absent: a free port below the ephemeral range is picked. */
   port?: number
   /** Default: a fresh temporary dir (removed by stop()). */
   stateDir?: string

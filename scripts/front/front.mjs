@@ -20,7 +20,7 @@ const DEFAULT_START_TIMEOUT_MS = 300_000
 const STOP_TIMEOUT_MS = 30_000
 
 // Knobs of start.sh that may pass through from the caller's environment; other FRONT_* are dropped.
-const PASS_THROUGH = ['FRONT_READY_TIMEOUT', 'FRONT_PORT_RANGE']
+const PASS_THROUGH = ['FRONT_READY_TIMEOUT']
 
 /** Instances not stopped yet, killed when the process exits (a crashed test must not leak servers). */
 // Same PID-reuse guard as stop.sh: only a process that is still this instance's server.

@@ -19,7 +19,7 @@
 #                                      limited (token creations, as OVHcloud counts); all: every request
 #   proxy      tinyproxy, an HTTP proxy (absolute-URI requests and CONNECT) to any host and port
 #                --connect-port N      allow CONNECT to port N only (repeatable; default: any port)
-#   all kinds:   --port N              a fixed port (default: a free one, see FRONT_PORT_RANGE)
+#   all kinds:   --port N              a fixed port (default: a free one below the ephemeral range)
 #
 # stdout: sourceable `export …='…'` lines: FRONT_KIND, FRONT_URL, FRONT_PORT, FRONT_PID,
 #         FRONT_STATE_DIR, FRONT_LOG (nginx access log / tinyproxy log), and per kind FRONT_CA_FILE,
@@ -30,17 +30,16 @@
 # Environment (all optional):
 #   FRONT_STATE_DIR       config, logs, pid file, TLS material (default: a fresh ${TMPDIR:-/tmp}/front-KIND-XXXXXX)
 #   FRONT_READY_TIMEOUT   seconds to wait for the server to answer (20)
-#   FRONT_PORT_RANGE      where free ports are picked (24000-32000, kept below the ephemeral range)
 #
 # Readiness is a request to the server itself that never reaches the upstream (nginx: GET
 # /.front-ready, not logged; tinyproxy: its stats page at a per-instance StatHost), and it must
 # answer with this instance's id: another server that holds the port does not pass.
 set -euo pipefail
-FR_SCRIPT=start
+SRV_SCRIPT=start
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { fr_die "usage: start.sh tls|ratelimit|proxy [--upstream URL] [--rate R] [--burst N] [--retry-after auto|N|none] [--scope login|all] [--alt-name NAME] [--connect-port N] [--port N]"; }
+usage() { srv_die "usage: start.sh tls|ratelimit|proxy [--upstream URL] [--rate R] [--burst N] [--retry-after auto|N|none] [--scope login|all] [--alt-name NAME] [--connect-port N] [--port N]"; }
 
 KIND="${1:-}"
 [[ "$KIND" == tls || "$KIND" == ratelimit || "$KIND" == proxy ]] || usage
@@ -61,40 +60,40 @@ while (( $# )); do
   esac
 done
 READY_TIMEOUT="${FRONT_READY_TIMEOUT:-20}"
-[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || fr_die "FRONT_READY_TIMEOUT must be a number of seconds"
-[[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || fr_die "--port must be a number below 65536, got '$PORT_ARG'"
+[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || srv_die "FRONT_READY_TIMEOUT must be a number of seconds"
+[[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || srv_die "--port must be a number below 65536, got '$PORT_ARG'"
 
 if [[ "$KIND" != proxy ]]; then
-  [[ -n "$UPSTREAM" ]] || fr_die "$KIND needs --upstream http://127.0.0.1:PORT"
+  [[ -n "$UPSTREAM" ]] || srv_die "$KIND needs --upstream http://127.0.0.1:PORT"
   UPSTREAM_ORIGIN="$(fr_upstream_origin "$UPSTREAM")"
 fi
 if [[ "$KIND" == ratelimit ]]; then
-  [[ "$RATE" =~ ^([1-9][0-9]{0,6})r/([sm])$ ]] || fr_die "--rate must look like 60r/m or 10r/s, got '$RATE'"
+  [[ "$RATE" =~ ^([1-9][0-9]{0,6})r/([sm])$ ]] || srv_die "--rate must look like 60r/m or 10r/s, got '$RATE'"
   # The interval between two admitted requests, in ms: nginx's leaky bucket drains one per interval.
   if [[ "${BASH_REMATCH[2]}" == s ]]; then INTERVAL_MS=$(( 1000 / BASH_REMATCH[1] )); else INTERVAL_MS=$(( 60000 / BASH_REMATCH[1] )); fi
-  [[ "$BURST" =~ ^[0-9]{1,6}$ ]] || fr_die "--burst must be a number, got '$BURST'"
+  [[ "$BURST" =~ ^[0-9]{1,6}$ ]] || srv_die "--burst must be a number, got '$BURST'"
   case "$RETRY_AFTER" in
     auto) RETRY_AFTER_SECONDS=$(( (INTERVAL_MS + 999) / 1000 )); (( RETRY_AFTER_SECONDS >= 1 )) || RETRY_AFTER_SECONDS=1 ;;
     none) RETRY_AFTER_SECONDS="" ;;
-    *) [[ "$RETRY_AFTER" =~ ^[0-9]{1,5}$ ]] || fr_die "--retry-after must be auto, none or a number of seconds, got '$RETRY_AFTER'"
+    *) [[ "$RETRY_AFTER" =~ ^[0-9]{1,5}$ ]] || srv_die "--retry-after must be auto, none or a number of seconds, got '$RETRY_AFTER'"
        RETRY_AFTER_SECONDS="$RETRY_AFTER" ;;
   esac
-  [[ "$SCOPE" == login || "$SCOPE" == all ]] || fr_die "--scope must be login or all, got '$SCOPE'"
+  [[ "$SCOPE" == login || "$SCOPE" == all ]] || srv_die "--scope must be login or all, got '$SCOPE'"
 fi
 for name in "${ALT_NAMES[@]}"; do
-  [[ "$name" =~ ^[A-Za-z0-9.:-]+$ ]] || fr_die "--alt-name must be an IP or a DNS name, got '$name'"
+  [[ "$name" =~ ^[A-Za-z0-9.:-]+$ ]] || srv_die "--alt-name must be an IP or a DNS name, got '$name'"
 done
-for p in "${CONNECT_PORTS[@]}"; do [[ "$p" =~ ^[0-9]{1,5}$ ]] || fr_die "--connect-port must be a port number, got '$p'"; done
+for p in "${CONNECT_PORTS[@]}"; do [[ "$p" =~ ^[0-9]{1,5}$ ]] || srv_die "--connect-port must be a port number, got '$p'"; done
 
 "$FR_DIR/install.sh"
-T0="$(fr_now_ms)"
+T0="$(srv_now_ms)"
 
 if [[ -n "${FRONT_STATE_DIR:-}" ]]; then
-  STATE_DIR="$(fr_abs "$FRONT_STATE_DIR")"
+  STATE_DIR="$(srv_abs "$FRONT_STATE_DIR")"
   STATE_DIR="${STATE_DIR%/}"
   # An instance of ours still running there is replaced.
-  if [[ -d "$STATE_DIR" ]]; then fr_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true; fi
-  fr_is_ours_or_empty "$STATE_DIR" || fr_die "refusing to wipe $STATE_DIR: not empty and not created by start.sh"
+  if [[ -d "$STATE_DIR" ]]; then srv_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true; fi
+  srv_is_ours_or_empty "$STATE_DIR" || srv_die "refusing to wipe $STATE_DIR: not empty and not created by start.sh"
   rm -rf "$STATE_DIR"
   mkdir -p "$STATE_DIR"
 else
@@ -103,7 +102,7 @@ fi
 # Private: it holds the CA's private key.
 chmod 700 "$STATE_DIR"
 touch "$STATE_DIR/$FR_MARKER"
-fr_log "state dir $STATE_DIR"
+srv_log "state dir $STATE_DIR"
 ID="$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$ID" >"$STATE_DIR/instance-id"
 
@@ -130,8 +129,8 @@ make_tls() {
       -days 7 -sha256 -extfile server.ext -out server.crt 2>/dev/null
     rm -f server.csr
     chmod 644 ca.crt server.crt
-  ) || fr_die "openssl could not make the test CA and server certificate in $STATE_DIR"
-  openssl verify -CAfile "$STATE_DIR/ca.crt" "$STATE_DIR/server.crt" >/dev/null || fr_die "the server certificate does not verify against the test CA"
+  ) || srv_die "openssl could not make the test CA and server certificate in $STATE_DIR"
+  openssl verify -CAfile "$STATE_DIR/ca.crt" "$STATE_DIR/server.crt" >/dev/null || srv_die "the server certificate does not verify against the test CA"
 }
 
 # --- nginx -------------------------------------------------------------------------------------------
@@ -244,7 +243,7 @@ proxy_redirect off;
 NGINX
   mkdir -p "$STATE_DIR/tmp"
   "$FR_NGINX" -t -q -p "$STATE_DIR/" -c "$STATE_DIR/nginx.conf" -e "$STATE_DIR/error.log" 2>"$STATE_DIR/nginx-t.log" \
-    || { cat "$STATE_DIR/nginx-t.log" >&2; fr_die "nginx rejected $STATE_DIR/nginx.conf"; }
+    || { cat "$STATE_DIR/nginx-t.log" >&2; srv_die "nginx rejected $STATE_DIR/nginx.conf"; }
 }
 
 start_nginx() {
@@ -310,17 +309,17 @@ wait_ready() {
     # nginx: "bind() to 127.0.0.1:PORT failed (98: Address already in use)", then it retries for 2.5 s;
     # tinyproxy: "Could not create listening sockets." and exits.
     if grep -qs -e 'Address already in use' -e 'Could not create listening sockets' "$SERVER_LOG" "$STATE_DIR/server.log"; then
-      fr_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true
+      srv_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true
       return 1
     fi
-    if ! fr_alive "$SERVER_PID"; then
+    if ! srv_alive "$SERVER_PID"; then
       tail -n 20 "$SERVER_LOG" "$STATE_DIR/server.log" >&2 || true
-      fr_die "$KIND server (pid $SERVER_PID) exited during start-up; logs in $STATE_DIR"
+      srv_die "$KIND server (pid $SERVER_PID) exited during start-up; logs in $STATE_DIR"
     fi
     if (( $(date +%s) >= deadline )); then
       tail -n 20 "$SERVER_LOG" "$STATE_DIR/server.log" >&2 || true
-      fr_stop_instance "$STATE_DIR" KILL || true
-      fr_die "$KIND server not ready after ${READY_TIMEOUT}s; logs in $STATE_DIR"
+      srv_stop_instance "$STATE_DIR" KILL || true
+      srv_die "$KIND server not ready after ${READY_TIMEOUT}s; logs in $STATE_DIR"
     fi
     sleep 0.05
   done
@@ -328,36 +327,36 @@ wait_ready() {
 
 [[ "$KIND" == tls ]] && make_tls
 for attempt in 1 2 3 4 5; do
-  if (( PORT_ARG == 0 )); then PORT="$(fr_pick_port)"; else PORT="$PORT_ARG"; fi
-  if (( PORT_ARG != 0 )) && fr_port_busy "$PORT"; then fr_die "port $FR_HOST:$PORT is in use"; fi
+  if (( PORT_ARG == 0 )); then PORT="$(srv_pick_port)"; else PORT="$PORT_ARG"; fi
+  if (( PORT_ARG != 0 )) && srv_port_busy "$PORT"; then srv_die "port $FR_HOST:$PORT is in use"; fi
   if [[ "$KIND" == proxy ]]; then write_tinyproxy_conf; start_tinyproxy; else write_nginx_conf; start_nginx; fi
   if wait_ready; then break; fi
-  if (( PORT_ARG != 0 || attempt == 5 )); then fr_die "port $FR_HOST:$PORT was taken by another process during start-up"; fi
-  fr_log "port $PORT was taken meanwhile; trying another one"
+  if (( PORT_ARG != 0 || attempt == 5 )); then srv_die "port $FR_HOST:$PORT was taken by another process during start-up"; fi
+  srv_log "port $PORT was taken meanwhile; trying another one"
 done
 
 {
-  fr_export_line FRONT_KIND "$KIND"
-  if [[ "$KIND" == tls ]]; then fr_export_line FRONT_URL "https://$FR_HOST:$PORT"; else fr_export_line FRONT_URL "http://$FR_HOST:$PORT"; fi
-  fr_export_line FRONT_PORT "$PORT"
-  fr_export_line FRONT_PID "$SERVER_PID"
-  fr_export_line FRONT_STATE_DIR "$STATE_DIR"
+  srv_export_line FRONT_KIND "$KIND"
+  if [[ "$KIND" == tls ]]; then srv_export_line FRONT_URL "https://$FR_HOST:$PORT"; else srv_export_line FRONT_URL "http://$FR_HOST:$PORT"; fi
+  srv_export_line FRONT_PORT "$PORT"
+  srv_export_line FRONT_PID "$SERVER_PID"
+  srv_export_line FRONT_STATE_DIR "$STATE_DIR"
   if [[ "$KIND" == proxy ]]; then
-    fr_export_line FRONT_LOG "$STATE_DIR/proxy.log"
-    fr_export_line FRONT_PROBE_HOST "front-probe-$ID.invalid"
+    srv_export_line FRONT_LOG "$STATE_DIR/proxy.log"
+    srv_export_line FRONT_PROBE_HOST "front-probe-$ID.invalid"
   else
-    fr_export_line FRONT_LOG "$STATE_DIR/access.log"
-    fr_export_line FRONT_UPSTREAM "$UPSTREAM_ORIGIN"
+    srv_export_line FRONT_LOG "$STATE_DIR/access.log"
+    srv_export_line FRONT_UPSTREAM "$UPSTREAM_ORIGIN"
   fi
-  [[ "$KIND" == tls ]] && fr_export_line FRONT_CA_FILE "$STATE_DIR/ca.crt"
+  [[ "$KIND" == tls ]] && srv_export_line FRONT_CA_FILE "$STATE_DIR/ca.crt"
   if [[ "$KIND" == ratelimit ]]; then
-    fr_export_line FRONT_RATE "$RATE"
-    fr_export_line FRONT_INTERVAL_MS "$INTERVAL_MS"
-    fr_export_line FRONT_BURST "$BURST"
-    fr_export_line FRONT_RETRY_AFTER "$RETRY_AFTER_SECONDS"
-    fr_export_line FRONT_SCOPE "$SCOPE"
+    srv_export_line FRONT_RATE "$RATE"
+    srv_export_line FRONT_INTERVAL_MS "$INTERVAL_MS"
+    srv_export_line FRONT_BURST "$BURST"
+    srv_export_line FRONT_RETRY_AFTER "$RETRY_AFTER_SECONDS"
+    srv_export_line FRONT_SCOPE "$SCOPE"
   fi
 } >"$STATE_DIR/env"
 
-fr_log "$KIND ready in $(( $(fr_now_ms) - T0 )) ms on $FR_HOST:$PORT, pid $SERVER_PID, state $STATE_DIR"
+srv_log "$KIND ready in $(( $(srv_now_ms) - T0 )) ms on $FR_HOST:$PORT, pid $SERVER_PID, state $STATE_DIR"
 cat "$STATE_DIR/env"

@@ -14,14 +14,14 @@
 # start.sh runs this once when it builds its seed; the seed then carries the fixtures (same ids on
 # every start), so tests normally never call it directly.
 set -euo pipefail
-KS_SCRIPT=fixtures
+SRV_SCRIPT=fixtures
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [[ -n "${KEYSTONE_STATE_DIR:-}" ]]; then STATE_DIR="$(ks_abs "$KEYSTONE_STATE_DIR")"
+if [[ -n "${KEYSTONE_STATE_DIR:-}" ]]; then STATE_DIR="$(srv_abs "$KEYSTONE_STATE_DIR")"
 elif [[ -n "${1:-}" ]]; then STATE_DIR="$(ks_default_state_dir "$1")"
-else ks_die "usage: KEYSTONE_STATE_DIR=DIR fixtures.sh, or fixtures.sh PORT"; fi
-[[ -f "$STATE_DIR/openrc" ]] || ks_die "no $STATE_DIR/openrc: start the instance with start.sh first"
+else srv_die "usage: KEYSTONE_STATE_DIR=DIR fixtures.sh, or fixtures.sh PORT"; fi
+[[ -f "$STATE_DIR/openrc" ]] || srv_die "no $STATE_DIR/openrc: start the instance with start.sh first"
 # shellcheck source=/dev/null
 source "$STATE_DIR/openrc"
 
@@ -37,13 +37,13 @@ jget() { "$KS_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.ar
 
 # token BODY: issues a token and prints it (Keystone returns it only in X-Subject-Token).
 token() {
-  ks_curl --fail-with-body -D - -o /dev/null -H "$JSON" "$U/auth/tokens" -d "$1" \
+  srv_curl --fail-with-body -D - -o /dev/null -H "$JSON" "$U/auth/tokens" -d "$1" \
     | awk -F': ' 'tolower($1)=="x-subject-token"{gsub("\r","",$2);print $2}'
 }
 
 ADMIN_TOKEN="$(token "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$OS_USERNAME\",\"domain\":{\"id\":\"default\"},\"password\":\"$OS_PASSWORD\"}}},\"scope\":{\"project\":{\"name\":\"$OS_PROJECT_NAME\",\"domain\":{\"id\":\"default\"}}}}}")"
-[[ -n "$ADMIN_TOKEN" ]] || ks_die "admin authentication failed"
-api() { ks_curl --fail-with-body -H "X-Auth-Token: $ADMIN_TOKEN" -H "$JSON" "$@"; }
+[[ -n "$ADMIN_TOKEN" ]] || srv_die "admin authentication failed"
+api() { srv_curl --fail-with-body -H "X-Auth-Token: $ADMIN_TOKEN" -H "$JSON" "$@"; }
 
 # get_or_create COLLECTION MEMBER QUERY BODY: id of the first match of QUERY, created from BODY if none.
 get_or_create() {
@@ -72,8 +72,8 @@ grant "domains/$DOM2_ID/users/$USER2_ID/roles/$MEMBER_ROLE_ID"
 
 # An application credential is created by its owner, with a token scoped to the project it is for.
 USER2_TOKEN="$(token "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"id\":\"$USER2_ID\",\"password\":\"$USER2_PASSWORD\"}}},\"scope\":{\"project\":{\"id\":\"$PROJ2_ID\"}}}}")"
-[[ -n "$USER2_TOKEN" ]] || ks_die "user2 authentication failed"
-u2() { ks_curl --fail-with-body -H "X-Auth-Token: $USER2_TOKEN" -H "$JSON" "$@"; }
+[[ -n "$USER2_TOKEN" ]] || srv_die "user2 authentication failed"
+u2() { srv_curl --fail-with-body -H "X-Auth-Token: $USER2_TOKEN" -H "$JSON" "$@"; }
 APPCRED_ID="$(u2 "$U/users/$USER2_ID/application_credentials?name=$APPCRED_NAME" \
   | jget "(d['application_credentials'] or [{'id': ''}])[0]['id']")"
 if [[ -z "$APPCRED_ID" ]]; then
@@ -83,25 +83,25 @@ if [[ -z "$APPCRED_ID" ]]; then
 fi
 
 {
-  ks_export_line FIX_ADMIN_USER_ID "$ADMIN_USER_ID"
-  ks_export_line FIX_ADMIN_USER_NAME "$OS_USERNAME"
-  ks_export_line FIX_ADMIN_PASSWORD "$OS_PASSWORD"
-  ks_export_line FIX_ADMIN_PROJECT_ID "$ADMIN_PROJECT_ID"
-  ks_export_line FIX_ADMIN_PROJECT_NAME "$OS_PROJECT_NAME"
-  ks_export_line FIX_ADMIN_ROLE_ID "$ADMIN_ROLE_ID"
-  ks_export_line FIX_MEMBER_ROLE_ID "$MEMBER_ROLE_ID"
-  ks_export_line FIX_DOM2_ID "$DOM2_ID"
-  ks_export_line FIX_DOM2_NAME dom2
-  ks_export_line FIX_PROJ2_ID "$PROJ2_ID"
-  ks_export_line FIX_PROJ2_NAME proj2
-  ks_export_line FIX_USER2_ID "$USER2_ID"
-  ks_export_line FIX_USER2_NAME user2
-  ks_export_line FIX_USER2_PASSWORD "$USER2_PASSWORD"
-  ks_export_line FIX_NOROLE_ID "$NOROLE_ID"
-  ks_export_line FIX_NOROLE_NAME norole
-  ks_export_line FIX_NOROLE_PASSWORD "$NOROLE_PASSWORD"
-  ks_export_line FIX_APPCRED_ID "$APPCRED_ID"
-  ks_export_line FIX_APPCRED_NAME "$APPCRED_NAME"
-  ks_export_line FIX_APPCRED_SECRET "$APPCRED_SECRET"
+  srv_export_line FIX_ADMIN_USER_ID "$ADMIN_USER_ID"
+  srv_export_line FIX_ADMIN_USER_NAME "$OS_USERNAME"
+  srv_export_line FIX_ADMIN_PASSWORD "$OS_PASSWORD"
+  srv_export_line FIX_ADMIN_PROJECT_ID "$ADMIN_PROJECT_ID"
+  srv_export_line FIX_ADMIN_PROJECT_NAME "$OS_PROJECT_NAME"
+  srv_export_line FIX_ADMIN_ROLE_ID "$ADMIN_ROLE_ID"
+  srv_export_line FIX_MEMBER_ROLE_ID "$MEMBER_ROLE_ID"
+  srv_export_line FIX_DOM2_ID "$DOM2_ID"
+  srv_export_line FIX_DOM2_NAME dom2
+  srv_export_line FIX_PROJ2_ID "$PROJ2_ID"
+  srv_export_line FIX_PROJ2_NAME proj2
+  srv_export_line FIX_USER2_ID "$USER2_ID"
+  srv_export_line FIX_USER2_NAME user2
+  srv_export_line FIX_USER2_PASSWORD "$USER2_PASSWORD"
+  srv_export_line FIX_NOROLE_ID "$NOROLE_ID"
+  srv_export_line FIX_NOROLE_NAME norole
+  srv_export_line FIX_NOROLE_PASSWORD "$NOROLE_PASSWORD"
+  srv_export_line FIX_APPCRED_ID "$APPCRED_ID"
+  srv_export_line FIX_APPCRED_NAME "$APPCRED_NAME"
+  srv_export_line FIX_APPCRED_SECRET "$APPCRED_SECRET"
 } >"$STATE_DIR/fixtures.env"
 cat "$STATE_DIR/fixtures.env"

@@ -34,7 +34,7 @@
 # server.log (gunicorn), access.log (one line per request, emptied once the server is ready, so tests
 # can count requests), keystone.pid, openrc, fixtures.env. Stop with stop.sh.
 set -euo pipefail
-KS_SCRIPT=start
+SRV_SCRIPT=start
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -50,12 +50,12 @@ CACHE_DIR="${KEYSTONE_CACHE_DIR:-$KS_REPO_DIR/.cache/keystone}"
 # 4 brings a token issue down to about 60 ms. Part of the seed key: hashes in the db keep their cost.
 HASH_ROUNDS=4
 
-[[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || ks_die "PORT must be a number below 65536, got '$PORT_ARG'"
-[[ "$EXPIRATION" =~ ^[0-9]+$ ]] && (( EXPIRATION > 0 )) || ks_die "KEYSTONE_TOKEN_EXPIRATION must be a positive number of seconds, got '$EXPIRATION'"
-[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || ks_die "KEYSTONE_READY_TIMEOUT must be a number of seconds"
+[[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || srv_die "PORT must be a number below 65536, got '$PORT_ARG'"
+[[ "$EXPIRATION" =~ ^[0-9]+$ ]] && (( EXPIRATION > 0 )) || srv_die "KEYSTONE_TOKEN_EXPIRATION must be a positive number of seconds, got '$EXPIRATION'"
+[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || srv_die "KEYSTONE_READY_TIMEOUT must be a number of seconds"
 
 "$KS_DIR/install.sh"
-T0="$(ks_now_ms)"
+T0="$(srv_now_ms)"
 
 port_busy() { (exec 3<>"/dev/tcp/$KS_HOST/$1") 2>/dev/null; }
 
@@ -72,37 +72,37 @@ print_env() { cat "$STATE_DIR/openrc" "$STATE_DIR/fixtures.env"; }
 # An instance of ours already running in STATE_DIR: reuse it if asked and equivalent, else stop it.
 reuse_or_stop() {
   local pid
-  pid="$(ks_running_pid "$STATE_DIR")"
+  pid="$(srv_running_pid "$STATE_DIR")"
   [[ -n "$pid" ]] || return 0
   if [[ "${KEYSTONE_REUSE:-0}" == 1 && -f "$STATE_DIR/openrc" && -f "$STATE_DIR/fixtures.env" \
         && "$(cat "$STATE_DIR/fingerprint" 2>/dev/null)" == "$FINGERPRINT" ]]; then
     # shellcheck source=/dev/null
-    if (source "$STATE_DIR/openrc" && [[ "$(ks_http_code "$OS_AUTH_URL")" == 200 ]]); then
-      ks_log "reusing keystone pid $pid in $STATE_DIR"
+    if (source "$STATE_DIR/openrc" && [[ "$(srv_http_code "$OS_AUTH_URL")" == 200 ]]); then
+      srv_log "reusing keystone pid $pid in $STATE_DIR"
       print_env
       exit 0
     fi
   fi
-  ks_log "stopping the previous keystone in $STATE_DIR"
-  ks_stop_instance "$STATE_DIR" KILL || true
+  srv_log "stopping the previous keystone in $STATE_DIR"
+  srv_stop_instance "$STATE_DIR" KILL || true
 }
 
 STATE_DIR_GIVEN=0
 if [[ -n "${KEYSTONE_STATE_DIR:-}" ]]; then
   STATE_DIR_GIVEN=1
-  STATE_DIR="$(ks_abs "$KEYSTONE_STATE_DIR")"
+  STATE_DIR="$(srv_abs "$KEYSTONE_STATE_DIR")"
   reuse_or_stop
 fi
-if (( PORT_ARG == 0 )); then PORT="$(ks_pick_port)"; else PORT="$PORT_ARG"; fi
+if (( PORT_ARG == 0 )); then PORT="$(srv_pick_port)"; else PORT="$PORT_ARG"; fi
 if (( ! STATE_DIR_GIVEN )); then
   STATE_DIR="$(ks_default_state_dir "$PORT")"
   reuse_or_stop
 fi
 if (( PORT_ARG != 0 )) && port_busy "$PORT"; then
-  ks_die "port $KS_HOST:$PORT is in use by a process that is not a keystone started in $STATE_DIR"
+  srv_die "port $KS_HOST:$PORT is in use by a process that is not a keystone started in $STATE_DIR"
 fi
 
-ks_is_ours_or_empty "$STATE_DIR" || ks_die "refusing to wipe $STATE_DIR: not empty and not created by start.sh"
+srv_is_ours_or_empty "$STATE_DIR" || srv_die "refusing to wipe $STATE_DIR: not empty and not created by start.sh"
 rm -rf "$STATE_DIR"
 mkdir -p "$STATE_DIR"
 # Private: the state dir holds keys and passwords; keystone also warns about readable key repos.
@@ -149,7 +149,7 @@ ksm() {
   # keystone-manage prints harmless eventlet noise at exit: keep it out of the way, in a log.
   timeout 120 "$KS_MANAGE" --config-file "$STATE_DIR/keystone.conf" "$@" >>"$STATE_DIR/keystone-manage.log" 2>&1 || {
     tail -n 30 "$STATE_DIR/keystone-manage.log" >&2
-    ks_die "keystone-manage $1 failed"
+    srv_die "keystone-manage $1 failed"
   }
 }
 
@@ -174,7 +174,7 @@ bootstrap() {
 restore_seed() {
   [[ "${KEYSTONE_NO_CACHE:-0}" != 1 && -f "$SEED" ]] || return 1
   if ! tar -C "$STATE_DIR" -xf "$SEED" 2>/dev/null || [[ ! -f "$STATE_DIR/keystone.db" ]]; then
-    ks_log "unreadable seed $SEED: removing it"
+    srv_log "unreadable seed $SEED: removing it"
     rm -f "$SEED"
     rm -rf "$STATE_DIR/keystone.db" "$STATE_DIR/fernet-keys" "$STATE_DIR/credential-keys" "$STATE_DIR/fixtures.env"
     return 1
@@ -193,7 +193,7 @@ save_seed() {
   rm -rf "$staging"
   # Seeds of older script versions or other settings are dead weight.
   find "$CACHE_DIR" -maxdepth 1 -name 'seed-*.tar' ! -name "seed-$SEED_KEY.tar" -mmin +1 -delete 2>/dev/null || true
-  ks_log "saved seed $SEED"
+  srv_log "saved seed $SEED"
 }
 
 # WAL: readers never block a writer's COMMIT. In the default rollback-journal mode a rare write fails
@@ -236,17 +236,17 @@ wait_ready() {
       return 1
     fi
     if grep -q 'Listening at' "$STATE_DIR/server.log" \
-       && [[ "$(ks_http_code "http://$KS_HOST:$PORT/v3")" == 200 ]]; then
+       && [[ "$(srv_http_code "http://$KS_HOST:$PORT/v3")" == 200 ]]; then
       return 0
     fi
-    if ! ks_alive "$SERVER_PID"; then
+    if ! srv_alive "$SERVER_PID"; then
       tail -n 40 "$STATE_DIR/server.log" >&2 || true
-      ks_die "keystone (pid $SERVER_PID) exited during start-up; logs in $STATE_DIR"
+      srv_die "keystone (pid $SERVER_PID) exited during start-up; logs in $STATE_DIR"
     fi
     if (( $(date +%s) >= deadline )); then
       tail -n 40 "$STATE_DIR/server.log" >&2 || true
-      ks_stop_instance "$STATE_DIR" || true
-      ks_die "keystone not ready after ${READY_TIMEOUT}s; logs in $STATE_DIR"
+      srv_stop_instance "$STATE_DIR" || true
+      srv_die "keystone not ready after ${READY_TIMEOUT}s; logs in $STATE_DIR"
     fi
     sleep 0.1
   done
@@ -257,7 +257,7 @@ follow_port() {
   (( STATE_DIR_GIVEN )) && return 0
   local new_dir
   new_dir="$(ks_default_state_dir "$PORT")"
-  ks_is_ours_or_empty "$new_dir" || ks_die "refusing to wipe $new_dir: not empty and not created by start.sh"
+  srv_is_ours_or_empty "$new_dir" || srv_die "refusing to wipe $new_dir: not empty and not created by start.sh"
   rm -rf "$new_dir"
   mv "$STATE_DIR" "$new_dir"
   STATE_DIR="$new_dir"
@@ -267,42 +267,33 @@ follow_port() {
 write_conf
 if restore_seed; then
   KIND=warm
-  ks_log "state dir $STATE_DIR; restored seed $SEED"
+  srv_log "state dir $STATE_DIR; restored seed $SEED"
 else
   KIND=cold
-  ks_log "state dir $STATE_DIR; no seed: db_sync, fernet_setup, credential_setup, bootstrap"
+  srv_log "state dir $STATE_DIR; no seed: db_sync, fernet_setup, credential_setup, bootstrap"
   bootstrap
 fi
 
 for attempt in 1 2 3; do
   prepare_db
-  ks_log "starting gunicorn on $KS_HOST:$PORT"
+  srv_log "starting gunicorn on $KS_HOST:$PORT"
   start_server
   if wait_ready; then break; fi
-  ks_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true
+  srv_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true
   if (( PORT_ARG != 0 || attempt == 3 )); then
-    ks_die "port $KS_HOST:$PORT was taken by another process during start-up"
+    srv_die "port $KS_HOST:$PORT was taken by another process during start-up"
   fi
-  ks_log "port $PORT was taken meanwhile; trying another one"
-  PORT="$(ks_pick_port)"
+  srv_log "port $PORT was taken meanwhile; trying another one"
+  PORT="$(srv_pick_port)"
   follow_port
 done
 
 {
-  ks_export_line OS_AUTH_URL "http://$KS_HOST:$PORT/v3"
-  ks_export_line OS_IDENTITY_API_VERSION 3
-  ks_export_line OS_AUTH_TYPE password
-  ks_export_line OS_USERNAME "$ADMIN_USER"
-  ks_export_line OS_PASSWORD "$ADMIN_PASSWORD"
-  ks_export_line OS_PROJECT_NAME "$ADMIN_PROJECT"
-  ks_export_line OS_USER_DOMAIN_NAME Default
-  ks_export_line OS_PROJECT_DOMAIN_NAME Default
-  ks_export_line OS_REGION_NAME "$REGION"
-  ks_export_line OS_INTERFACE public
-  ks_export_line KEYSTONE_PORT "$PORT"
-  ks_export_line KEYSTONE_PID "$SERVER_PID"
-  ks_export_line KEYSTONE_STATE_DIR "$STATE_DIR"
-  ks_export_line KEYSTONE_ACCESS_LOG "$STATE_DIR/access.log"
+  srv_export_admin_env "http://$KS_HOST:$PORT/v3" "$ADMIN_USER" "$ADMIN_PASSWORD" "$ADMIN_PROJECT" "$REGION"
+  srv_export_line KEYSTONE_PORT "$PORT"
+  srv_export_line KEYSTONE_PID "$SERVER_PID"
+  srv_export_line KEYSTONE_STATE_DIR "$STATE_DIR"
+  srv_export_line KEYSTONE_ACCESS_LOG "$STATE_DIR/access.log"
 } >"$STATE_DIR/openrc"
 
 if [[ "$KIND" == cold ]]; then
@@ -315,9 +306,9 @@ echo "$FINGERPRINT" >"$STATE_DIR/fingerprint"
 # the single worker serves requests in order, so once a marker request is in the log, every earlier
 # one is too, and the log can be emptied.
 MARKER="flush-$RANDOM$RANDOM"
-ks_http_code "http://$KS_HOST:$PORT/v3?$MARKER" >/dev/null
+srv_http_code "http://$KS_HOST:$PORT/v3?$MARKER" >/dev/null
 for _ in $(seq 1 50); do grep -q "$MARKER" "$STATE_DIR/access.log" && break; sleep 0.05; done
 : >"$STATE_DIR/access.log"
 
-ks_log "ready ($KIND start) in $(( $(ks_now_ms) - T0 )) ms: http://$KS_HOST:$PORT/v3, pid $SERVER_PID"
+srv_log "ready ($KIND start) in $(( $(srv_now_ms) - T0 )) ms: http://$KS_HOST:$PORT/v3, pid $SERVER_PID"
 print_env

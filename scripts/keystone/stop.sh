@@ -9,7 +9,7 @@
 # Only the recorded PID is signalled (with its process group), and only if its command line still
 # names our app module and this state dir: a reused PID is left alone.
 set -euo pipefail
-KS_SCRIPT=stop
+SRV_SCRIPT=stop
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,25 +17,25 @@ PORT=""; PURGE=0
 for arg in "$@"; do
   case "$arg" in
     --purge) PURGE=1 ;;
-    *) [[ "$arg" =~ ^[0-9]+$ ]] || ks_die "usage: stop.sh [PORT] [--purge]"; PORT="$arg" ;;
+    *) [[ "$arg" =~ ^[0-9]+$ ]] || srv_die "usage: stop.sh [PORT] [--purge]"; PORT="$arg" ;;
   esac
 done
-if [[ -n "${KEYSTONE_STATE_DIR:-}" ]]; then STATE_DIR="$(ks_abs "$KEYSTONE_STATE_DIR")"
+if [[ -n "${KEYSTONE_STATE_DIR:-}" ]]; then STATE_DIR="$(srv_abs "$KEYSTONE_STATE_DIR")"
 elif [[ -n "$PORT" ]]; then STATE_DIR="$(ks_default_state_dir "$PORT")"
-else ks_die "usage: KEYSTONE_STATE_DIR=DIR stop.sh [--purge], or stop.sh PORT [--purge]"; fi
+else srv_die "usage: KEYSTONE_STATE_DIR=DIR stop.sh [--purge], or stop.sh PORT [--purge]"; fi
 
 if [[ ! -d "$STATE_DIR" ]]; then
-  ks_log "no state dir $STATE_DIR: nothing to stop"
+  srv_log "no state dir $STATE_DIR: nothing to stop"
   exit 0
 fi
 # With --purge nothing of the instance survives, so a graceful shutdown (about 2 s) buys nothing.
-ks_stop_instance "$STATE_DIR" "$( ((PURGE)) && echo KILL || echo TERM)" || ks_log "no running keystone of ours in $STATE_DIR"
+srv_stop_instance "$STATE_DIR" "$( ((PURGE)) && echo KILL || echo TERM)" || srv_log "no running keystone of ours in $STATE_DIR"
 
 if (( PURGE )); then
-  if ks_is_ours_or_empty "$STATE_DIR"; then
+  if srv_is_ours_or_empty "$STATE_DIR"; then
     rm -rf "$STATE_DIR"
-    ks_log "removed $STATE_DIR"
+    srv_log "removed $STATE_DIR"
   else
-    ks_log "not removing $STATE_DIR: start.sh did not create it"
+    srv_log "not removing $STATE_DIR: start.sh did not create it"
   fi
 fi

@@ -40,7 +40,7 @@
 # Keystone version and the content of these scripts; later starts restore it and only rewrite the
 # port-dependent values (catalog endpoint, the identity provider's remote id).
 set -euo pipefail
-OI_SCRIPT=start
+SRV_SCRIPT=start
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -68,42 +68,18 @@ REPOSITORY_OWNER=acme
 REPOSITORY_OWNER_ID=1234567
 REF=refs/heads/main
 
-[[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || oi_die "PORT must be a number below 65536, got '$PORT_ARG'"
-[[ "$EXPIRATION" =~ ^[0-9]+$ ]] && (( EXPIRATION > 0 )) || oi_die "OIDC_TOKEN_EXPIRATION must be a positive number of seconds, got '$EXPIRATION'"
-[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || oi_die "OIDC_READY_TIMEOUT must be a number of seconds"
-[[ "$HARDENED" == 0 || "$HARDENED" == 1 ]] || oi_die "OIDC_HARDENED must be 0 or 1"
+[[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || srv_die "PORT must be a number below 65536, got '$PORT_ARG'"
+[[ "$EXPIRATION" =~ ^[0-9]+$ ]] && (( EXPIRATION > 0 )) || srv_die "OIDC_TOKEN_EXPIRATION must be a positive number of seconds, got '$EXPIRATION'"
+[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || srv_die "OIDC_READY_TIMEOUT must be a number of seconds"
+[[ "$HARDENED" == 0 || "$HARDENED" == 1 ]] || srv_die "OIDC_HARDENED must be 0 or 1"
 
 "$OI_DIR/install.sh"
-T0="$(oi_now_ms)"
+T0="$(srv_now_ms)"
 
 # Apache drops to www-data when started as root (and mod_wsgi runs Keystone as that user); started
 # by anyone else it stays that user.
 if [[ "$(id -u)" == 0 ]]; then RUN_USER=www-data; RUN_GROUP=www-data; else RUN_USER="$(id -un)"; RUN_GROUP="$(id -gn)"; fi
 
-# A port nobody listens on, below the ephemeral range (outgoing connections draw from that range, so
-# a port from bind(0) could be taken before Apache binds it). The start loop retries if one is taken.
-pick_port() {
-  "$OI_PY" - "$@" <<'EOF'
-import random, socket, sys
-avoid = {int(p) for p in sys.argv[1:]}
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-for _ in range(200):
-    port = random.randint(20000, low - 1) if low > 21000 else 0
-    if port in avoid:
-        continue
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        print(s.getsockname()[1])
-        sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        s.close()
-sys.exit("no free port found")
-EOF
-}
-port_busy() { (exec 3<>"/dev/tcp/$OI_HOST/$1") 2>/dev/null; }
 
 KEYSTONE_VERSION="$("$OI_PY" -c 'import importlib.metadata as m; print(m.version("keystone"))')"
 SEED_KEY="$(printf '%s\n' "$KEYSTONE_VERSION" "$RUN_USER" "$HASH_ROUNDS" \
@@ -111,19 +87,19 @@ SEED_KEY="$(printf '%s\n' "$KEYSTONE_VERSION" "$RUN_USER" "$HASH_ROUNDS" \
 SEED="$CACHE_DIR/seed-$SEED_KEY.tar"
 
 STATE_DIR_GIVEN=0
-if [[ -n "${OIDC_STATE_DIR:-}" ]]; then STATE_DIR_GIVEN=1; STATE_DIR="$(oi_abs "$OIDC_STATE_DIR")"; fi
-if (( PORT_ARG == 0 )); then PORT="$(pick_port)"; else PORT="$PORT_ARG"; fi
-ISSUER_PORT="$(pick_port "$PORT")"
+if [[ -n "${OIDC_STATE_DIR:-}" ]]; then STATE_DIR_GIVEN=1; STATE_DIR="$(srv_abs "$OIDC_STATE_DIR")"; fi
+if (( PORT_ARG == 0 )); then PORT="$(srv_pick_port)"; else PORT="$PORT_ARG"; fi
+ISSUER_PORT="$(srv_pick_port "$PORT")"
 (( STATE_DIR_GIVEN )) || STATE_DIR="$(oi_default_state_dir "$PORT")"
-if [[ -n "$(oi_running_pid "$STATE_DIR")" ]]; then
-  oi_log "stopping the previous instance in $STATE_DIR"
-  oi_stop_instance "$STATE_DIR" KILL || true
+if [[ -n "$(srv_running_pid "$STATE_DIR")" ]]; then
+  srv_log "stopping the previous instance in $STATE_DIR"
+  srv_stop_instance "$STATE_DIR" KILL || true
 fi
-if (( PORT_ARG != 0 )) && port_busy "$PORT"; then
-  oi_die "port $OI_HOST:$PORT is in use by a process that is not an instance started in $STATE_DIR"
+if (( PORT_ARG != 0 )) && srv_port_busy "$PORT"; then
+  srv_die "port $OI_HOST:$PORT is in use by a process that is not an instance started in $STATE_DIR"
 fi
 
-oi_is_ours_or_empty "$STATE_DIR" || oi_die "refusing to wipe $STATE_DIR: not empty and not created by start.sh"
+srv_is_ours_or_empty "$STATE_DIR" || srv_die "refusing to wipe $STATE_DIR: not empty and not created by start.sh"
 rm -rf "$STATE_DIR"
 mkdir -p "$STATE_DIR"
 touch "$STATE_DIR/$OI_MARKER"
@@ -195,7 +171,7 @@ EOF
 ksm() {
   timeout 120 "$OI_MANAGE" --config-file "$K/keystone.conf" "$@" >>"$K/keystone-manage.log" 2>&1 || {
     tail -n 30 "$K/keystone-manage.log" >&2
-    oi_die "keystone-manage $1 failed"
+    srv_die "keystone-manage $1 failed"
   }
 }
 
@@ -233,14 +209,14 @@ bootstrap() {
 restore_seed() {
   [[ "${OIDC_NO_CACHE:-0}" != 1 && -f "$SEED" ]] || return 1
   if ! tar -C "$STATE_DIR" -xf "$SEED" 2>/dev/null || [[ ! -f "$K/keystone.db" || ! -f "$STATE_DIR/issuer/signing.key" ]]; then
-    oi_log "unreadable seed $SEED: removing it"
+    srv_log "unreadable seed $SEED: removing it"
     rm -f "$SEED"
     rm -rf "$K"/* "$STATE_DIR/issuer"/* "$STATE_DIR/tls"/* "$STATE_DIR/fixtures.env"
     return 1
   fi
   # The test CA lives 30 days: a seed older than that gets a new one (the db does not depend on it).
   if ! openssl x509 -checkend 86400 -noout -in "$STATE_DIR/tls/server.crt" >/dev/null 2>&1; then
-    oi_log "test CA in the seed expires within a day: making a new one"
+    srv_log "test CA in the seed expires within a day: making a new one"
     make_tls
   fi
 }
@@ -259,7 +235,7 @@ save_seed() {
   chmod 600 "$SEED"
   rm -rf "$staging"
   find "$CACHE_DIR" -maxdepth 1 -name 'seed-*.tar' ! -name "seed-$SEED_KEY.tar" -mmin +1 -delete 2>/dev/null || true
-  oi_log "saved seed $SEED"
+  srv_log "saved seed $SEED"
 }
 
 # WAL (rare writes fail with "database is locked" otherwise); the catalog endpoint and the identity
@@ -435,19 +411,19 @@ wait_ready() {
     if grep -qs 'could not bind\|Address already in use' "$STATE_DIR/apache/stderr.log" "$STATE_DIR/apache/error.log"; then
       return 1
     fi
-    if [[ "$(oi_http_code "http://$OI_HOST:$PORT/v3")" == 200 ]] \
-       && [[ "$(oi_http_code "$ISSUER/.well-known/jwks" --cacert "$STATE_DIR/tls/ca.crt")" == 200 ]]; then
+    if [[ "$(srv_http_code "http://$OI_HOST:$PORT/v3")" == 200 ]] \
+       && [[ "$(srv_http_code "$ISSUER/.well-known/jwks" --cacert "$STATE_DIR/tls/ca.crt")" == 200 ]]; then
       return 0
     fi
-    if ! oi_alive "$SERVER_PID"; then
+    if ! srv_alive "$SERVER_PID"; then
       tail -n 20 "$STATE_DIR/apache/stderr.log" "$STATE_DIR/apache/error.log" >&2 || true
       grep -qs 'could not bind\|Address already in use' "$STATE_DIR/apache/stderr.log" "$STATE_DIR/apache/error.log" && return 1
-      oi_die "apache (pid $SERVER_PID) exited during start-up; logs in $STATE_DIR/apache"
+      srv_die "apache (pid $SERVER_PID) exited during start-up; logs in $STATE_DIR/apache"
     fi
     if (( $(date +%s) >= deadline )); then
       tail -n 20 "$STATE_DIR/apache/error.log" "$K/keystone.log" >&2 || true
-      oi_stop_instance "$STATE_DIR" KILL || true
-      oi_die "not ready after ${READY_TIMEOUT}s; logs in $STATE_DIR"
+      srv_stop_instance "$STATE_DIR" KILL || true
+      srv_die "not ready after ${READY_TIMEOUT}s; logs in $STATE_DIR"
     fi
     sleep 0.1
   done
@@ -458,11 +434,11 @@ wait_ready() {
 create_federation_objects() {
   local json='Content-Type: application/json' admin_token
   jget() { "$OI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-  admin_token="$(oi_curl --fail-with-body -D - -o /dev/null -H "$json" "$AUTH_URL/auth/tokens" -d \
+  admin_token="$(srv_curl --fail-with-body -D - -o /dev/null -H "$json" "$AUTH_URL/auth/tokens" -d \
     "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$ADMIN_USER\",\"domain\":{\"id\":\"default\"},\"password\":\"$ADMIN_PASSWORD\"}}},\"scope\":{\"project\":{\"name\":\"$ADMIN_PROJECT\",\"domain\":{\"id\":\"default\"}}}}}" \
     | awk -F': ' 'tolower($1)=="x-subject-token"{gsub("\r","",$2);print $2}')"
-  [[ -n "$admin_token" ]] || oi_die "admin authentication failed"
-  api() { oi_curl --fail-with-body -H "X-Auth-Token: $admin_token" -H "$json" "$@"; }
+  [[ -n "$admin_token" ]] || srv_die "admin authentication failed"
+  api() { srv_curl --fail-with-body -H "X-Auth-Token: $admin_token" -H "$json" "$@"; }
 
   local domain_id project_id other_id group_id member_id
   domain_id="$(api -X POST "$AUTH_URL/domains" -d "{\"domain\":{\"name\":\"$DOMAIN_NAME\",\"description\":\"GitHub Actions federation (test)\"}}" | jget "d['domain']['id']")"
@@ -495,20 +471,20 @@ EOF
   api -X DELETE -o /dev/null -H "X-Subject-Token: $admin_token" "$AUTH_URL/auth/tokens" || true
 
   {
-    oi_export_line OIDC_DOMAIN_ID "$domain_id"
-    oi_export_line OIDC_DOMAIN_NAME "$DOMAIN_NAME"
-    oi_export_line OIDC_PROJECT_ID "$project_id"
-    oi_export_line OIDC_PROJECT_NAME "$PROJECT_NAME"
-    oi_export_line OIDC_OTHER_PROJECT_ID "$other_id"
-    oi_export_line OIDC_OTHER_PROJECT_NAME "$OTHER_PROJECT_NAME"
-    oi_export_line OIDC_GROUP_ID "$group_id"
-    oi_export_line OIDC_GROUP_NAME "$GROUP_NAME"
-    oi_export_line OIDC_MAPPING "$MAPPING"
-    oi_export_line OIDC_REPOSITORY "$REPOSITORY"
-    oi_export_line OIDC_REPOSITORY_ID "$REPOSITORY_ID"
-    oi_export_line OIDC_REPOSITORY_OWNER "$REPOSITORY_OWNER"
-    oi_export_line OIDC_REPOSITORY_OWNER_ID "$REPOSITORY_OWNER_ID"
-    oi_export_line OIDC_REF "$REF"
+    srv_export_line OIDC_DOMAIN_ID "$domain_id"
+    srv_export_line OIDC_DOMAIN_NAME "$DOMAIN_NAME"
+    srv_export_line OIDC_PROJECT_ID "$project_id"
+    srv_export_line OIDC_PROJECT_NAME "$PROJECT_NAME"
+    srv_export_line OIDC_OTHER_PROJECT_ID "$other_id"
+    srv_export_line OIDC_OTHER_PROJECT_NAME "$OTHER_PROJECT_NAME"
+    srv_export_line OIDC_GROUP_ID "$group_id"
+    srv_export_line OIDC_GROUP_NAME "$GROUP_NAME"
+    srv_export_line OIDC_MAPPING "$MAPPING"
+    srv_export_line OIDC_REPOSITORY "$REPOSITORY"
+    srv_export_line OIDC_REPOSITORY_ID "$REPOSITORY_ID"
+    srv_export_line OIDC_REPOSITORY_OWNER "$REPOSITORY_OWNER"
+    srv_export_line OIDC_REPOSITORY_OWNER_ID "$REPOSITORY_OWNER_ID"
+    srv_export_line OIDC_REF "$REF"
   } >"$STATE_DIR/fixtures.env"
 }
 
@@ -518,7 +494,7 @@ follow_port() {
   (( STATE_DIR_GIVEN )) && return 0
   local new_dir
   new_dir="$(oi_default_state_dir "$PORT")"
-  oi_is_ours_or_empty "$new_dir" || oi_die "refusing to wipe $new_dir: not empty and not created by start.sh"
+  srv_is_ours_or_empty "$new_dir" || srv_die "refusing to wipe $new_dir: not empty and not created by start.sh"
   rm -rf "$new_dir"
   mv "$STATE_DIR" "$new_dir"
   STATE_DIR="$new_dir"
@@ -529,10 +505,10 @@ follow_port() {
 write_keystone_conf
 if restore_seed; then
   KIND=warm
-  oi_log "state dir $STATE_DIR; restored seed $SEED"
+  srv_log "state dir $STATE_DIR; restored seed $SEED"
 else
   KIND=cold
-  oi_log "state dir $STATE_DIR; no seed: keys, test CA, db_sync, fernet_setup, credential_setup, bootstrap"
+  srv_log "state dir $STATE_DIR; no seed: keys, test CA, db_sync, fernet_setup, credential_setup, bootstrap"
   bootstrap
 fi
 chmod 600 "$STATE_DIR/issuer/signing.key" "$STATE_DIR/tls/"*.key
@@ -547,18 +523,18 @@ for attempt in 1 2 3; do
   KID="$(write_issuer_docs)"
   chmod 644 "$STATE_DIR/www/.well-known/"*
   write_apache_conf
-  oi_log "starting apache: keystone on $OI_HOST:$PORT, issuer on $OI_HOST:$ISSUER_PORT"
-  T_APACHE="$(oi_now_ms)"
+  srv_log "starting apache: keystone on $OI_HOST:$PORT, issuer on $OI_HOST:$ISSUER_PORT"
+  T_APACHE="$(srv_now_ms)"
   start_server
   if wait_ready; then
-    oi_log "keystone (mod_wsgi) and the issuer answer $(( $(oi_now_ms) - T_APACHE )) ms after apache started"
+    srv_log "keystone (mod_wsgi) and the issuer answer $(( $(srv_now_ms) - T_APACHE )) ms after apache started"
     break
   fi
-  oi_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true
-  (( attempt < 3 )) || oi_die "ports $PORT/$ISSUER_PORT were taken by another process during start-up"
-  oi_log "a port was taken meanwhile; trying others"
-  if (( PORT_ARG == 0 )); then PORT="$(pick_port)"; follow_port; fi
-  ISSUER_PORT="$(pick_port "$PORT")"
+  srv_stop_instance "$STATE_DIR" KILL >/dev/null 2>&1 || true
+  (( attempt < 3 )) || srv_die "ports $PORT/$ISSUER_PORT were taken by another process during start-up"
+  srv_log "a port was taken meanwhile; trying others"
+  if (( PORT_ARG == 0 )); then PORT="$(srv_pick_port)"; follow_port; fi
+  ISSUER_PORT="$(srv_pick_port "$PORT")"
 done
 
 if [[ "$KIND" == cold ]]; then
@@ -567,37 +543,28 @@ if [[ "$KIND" == cold ]]; then
 fi
 
 {
-  oi_export_line OS_AUTH_URL "$AUTH_URL"
-  oi_export_line OS_IDENTITY_API_VERSION 3
-  oi_export_line OS_AUTH_TYPE password
-  oi_export_line OS_USERNAME "$ADMIN_USER"
-  oi_export_line OS_PASSWORD "$ADMIN_PASSWORD"
-  oi_export_line OS_PROJECT_NAME "$ADMIN_PROJECT"
-  oi_export_line OS_USER_DOMAIN_NAME Default
-  oi_export_line OS_PROJECT_DOMAIN_NAME Default
-  oi_export_line OS_REGION_NAME "$REGION"
-  oi_export_line OS_INTERFACE public
-  oi_export_line OIDC_PORT "$PORT"
-  oi_export_line OIDC_PID "$SERVER_PID"
-  oi_export_line OIDC_STATE_DIR "$STATE_DIR"
-  oi_export_line OIDC_ACCESS_LOG "$STATE_DIR/apache/access.log"
-  oi_export_line OIDC_ERROR_LOG "$STATE_DIR/apache/error.log"
-  oi_export_line OIDC_KEYSTONE_LOG "$K/keystone.log"
-  oi_export_line OIDC_ISSUER "$ISSUER"
-  oi_export_line OIDC_ISSUER_PORT "$ISSUER_PORT"
-  oi_export_line OIDC_JWKS_URI "$ISSUER/.well-known/jwks"
-  oi_export_line OIDC_CA_CERT "$STATE_DIR/tls/ca.crt"
-  oi_export_line OIDC_SIGNING_KEY "$STATE_DIR/issuer/signing.key"
-  oi_export_line OIDC_KID "$KID"
-  oi_export_line OIDC_AUDIENCE "$AUDIENCE"
-  oi_export_line OIDC_HARDENED "$HARDENED"
-  oi_export_line OIDC_IDP "$IDP"
-  oi_export_line OIDC_PROTOCOL "$PROTOCOL"
-  oi_export_line OIDC_START_KIND "$KIND"
-  oi_export_line OIDC_START_MS "$(( $(oi_now_ms) - T0 ))"
+  srv_export_admin_env "$AUTH_URL" "$ADMIN_USER" "$ADMIN_PASSWORD" "$ADMIN_PROJECT" "$REGION"
+  srv_export_line OIDC_PORT "$PORT"
+  srv_export_line OIDC_PID "$SERVER_PID"
+  srv_export_line OIDC_STATE_DIR "$STATE_DIR"
+  srv_export_line OIDC_ACCESS_LOG "$STATE_DIR/apache/access.log"
+  srv_export_line OIDC_ERROR_LOG "$STATE_DIR/apache/error.log"
+  srv_export_line OIDC_KEYSTONE_LOG "$K/keystone.log"
+  srv_export_line OIDC_ISSUER "$ISSUER"
+  srv_export_line OIDC_ISSUER_PORT "$ISSUER_PORT"
+  srv_export_line OIDC_JWKS_URI "$ISSUER/.well-known/jwks"
+  srv_export_line OIDC_CA_CERT "$STATE_DIR/tls/ca.crt"
+  srv_export_line OIDC_SIGNING_KEY "$STATE_DIR/issuer/signing.key"
+  srv_export_line OIDC_KID "$KID"
+  srv_export_line OIDC_AUDIENCE "$AUDIENCE"
+  srv_export_line OIDC_HARDENED "$HARDENED"
+  srv_export_line OIDC_IDP "$IDP"
+  srv_export_line OIDC_PROTOCOL "$PROTOCOL"
+  srv_export_line OIDC_START_KIND "$KIND"
+  srv_export_line OIDC_START_MS "$(( $(srv_now_ms) - T0 ))"
 } >"$STATE_DIR/openrc"
 # Start counting requests from zero.
 : >"$STATE_DIR/apache/access.log"
 
-oi_log "ready ($KIND start) in $(( $(oi_now_ms) - T0 )) ms: $AUTH_URL, issuer $ISSUER, apache pid $SERVER_PID"
+srv_log "ready ($KIND start) in $(( $(srv_now_ms) - T0 )) ms: $AUTH_URL, issuer $ISSUER, apache pid $SERVER_PID"
 cat "$STATE_DIR/openrc" "$STATE_DIR/fixtures.env"

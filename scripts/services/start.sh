@@ -23,40 +23,41 @@
 #   SERVICES_READY_TIMEOUT    seconds to wait for the servers (90)
 #   OS_REGION_NAME            catalog region               (RegionOne)
 set -euo pipefail
-KS_SCRIPT=services-start
+SRV_SCRIPT=services-start
 # shellcheck source=../keystone/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../keystone/lib.sh"
+SRV_NAME=services
 SV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-SD="$(ks_abs "${SERVICES_STATE_DIR:-${TMPDIR:-/tmp}/os-services}")"
+SD="$(srv_abs "${SERVICES_STATE_DIR:-${TMPDIR:-/tmp}/os-services}")"
 REGION="${OS_REGION_NAME:-RegionOne}"
 READY_TIMEOUT="${SERVICES_READY_TIMEOUT:-90}"
 CACHE_TIME="${SERVICES_TOKEN_CACHE_TIME:-300}"
 SERVICE_PASSWORD=service-secret
 SERVICE_PROJECT=service
-MARKER=.os-services-test-instance
+SRV_MARKER=.os-services-test-instance
 
 for v in OS_AUTH_URL OS_USERNAME OS_PASSWORD OS_PROJECT_NAME; do
-  [[ -n "${!v:-}" ]] || ks_die "$v is not set: eval the output of scripts/keystone/start.sh first"
+  [[ -n "${!v:-}" ]] || srv_die "$v is not set: eval the output of scripts/keystone/start.sh first"
 done
-[[ "$CACHE_TIME" =~ ^[0-9]+$ ]] || ks_die "SERVICES_TOKEN_CACHE_TIME must be a number of seconds, got '$CACHE_TIME'"
-[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || ks_die "SERVICES_READY_TIMEOUT must be a number of seconds"
+[[ "$CACHE_TIME" =~ ^[0-9]+$ ]] || srv_die "SERVICES_TOKEN_CACHE_TIME must be a number of seconds, got '$CACHE_TIME'"
+[[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || srv_die "SERVICES_READY_TIMEOUT must be a number of seconds"
 "$SV_DIR/install.sh"
 
 if [[ -e "$SD" ]]; then
-  [[ -f "$SD/$MARKER" ]] || [[ -d "$SD" && -z "$(ls -A "$SD")" ]] || ks_die "refusing to wipe $SD: start.sh did not create it"
+  srv_is_ours_or_empty "$SD" || srv_die "refusing to wipe $SD: start.sh did not create it"
   SERVICES_STATE_DIR="$SD" "$SV_DIR/stop.sh" >&2 || true
 fi
-rm -rf "$SD"; mkdir -p "$SD/pids" "$SD/logs"; touch "$SD/$MARKER"
+rm -rf "$SD"; mkdir -p "$SD/pids" "$SD/logs"; touch "$SD/$SRV_MARKER"
 # On failure, do not leave half a set of servers behind.
 trap 'rc=$?; if (( rc != 0 )); then wait; SERVICES_STATE_DIR="$SD" "$SV_DIR/stop.sh" >&2 || true; fi' EXIT
-T_ALL="$(ks_now_ms)"
+T_ALL="$(srv_now_ms)"
 
-GLANCE_PORT="$(ks_pick_port)"
-SWIFT_PORT="$(ks_pick_port "$GLANCE_PORT")"
-ACC_PORT="$(ks_pick_port "$GLANCE_PORT" "$SWIFT_PORT")"
-CON_PORT="$(ks_pick_port "$GLANCE_PORT" "$SWIFT_PORT" "$ACC_PORT")"
-OBJ_PORT="$(ks_pick_port "$GLANCE_PORT" "$SWIFT_PORT" "$ACC_PORT" "$CON_PORT")"
+GLANCE_PORT="$(srv_pick_port)"
+SWIFT_PORT="$(srv_pick_port "$GLANCE_PORT")"
+ACC_PORT="$(srv_pick_port "$GLANCE_PORT" "$SWIFT_PORT")"
+CON_PORT="$(srv_pick_port "$GLANCE_PORT" "$SWIFT_PORT" "$ACC_PORT")"
+OBJ_PORT="$(srv_pick_port "$GLANCE_PORT" "$SWIFT_PORT" "$ACC_PORT" "$CON_PORT")"
 GLANCE_URL="http://$KS_HOST:$GLANCE_PORT"
 SWIFT_URL="http://$KS_HOST:$SWIFT_PORT/v1"
 KS_URL="${OS_AUTH_URL%/}"
@@ -89,12 +90,12 @@ start_proc() {  # start_proc NAME CMD…: setsid makes it a group leader, so sto
   setsid "$@" </dev/null >"$SD/logs/$name.out" 2>&1 &
   echo $! >"$SD/pids/$name.pid"
 }
-alive() { [[ -f "$SD/pids/$1.pid" ]] && ks_alive "$(cat "$SD/pids/$1.pid")"; }
+alive() { [[ -f "$SD/pids/$1.pid" ]] && srv_alive "$(cat "$SD/pids/$1.pid")"; }
 wait_ready() {  # wait_ready NAME URL
   local deadline=$(( $(date +%s) + READY_TIMEOUT ))
-  until [[ "$(ks_http_code "$2")" == 200 ]]; do
-    if ! alive "$1"; then tail -n 40 "$SD/logs/$1.out" >&2 || true; ks_die "$1 exited during startup"; fi
-    if (( $(date +%s) >= deadline )); then tail -n 40 "$SD/logs/$1.out" >&2 || true; ks_die "$1 not ready after ${READY_TIMEOUT}s"; fi
+  until [[ "$(srv_http_code "$2")" == 200 ]]; do
+    if ! alive "$1"; then tail -n 40 "$SD/logs/$1.out" >&2 || true; srv_die "$1 exited during startup"; fi
+    if (( $(date +%s) >= deadline )); then tail -n 40 "$SD/logs/$1.out" >&2 || true; srv_die "$1 not ready after ${READY_TIMEOUT}s"; fi
     sleep 0.1
   done
 }
@@ -159,7 +160,7 @@ policy_dirs = $G/policy.d
 $(authtoken_opts glance image)
 CONF
 ( "$KS_PY" -m glance.cmd.manage --config-file "$G/glance-api.conf" db_sync >"$SD/logs/glance-manage.out" 2>&1 \
-    || { tail -n 30 "$SD/logs/glance-manage.out" >&2; ks_die "glance-manage db_sync failed"; }
+    || { tail -n 30 "$SD/logs/glance-manage.out" >&2; srv_die "glance-manage db_sync failed"; }
   start_proc glance-api "$KS_PY" -m glance.cmd.api --config-file "$G/glance-api.conf" ) &
 PREP_PIDS+=($!)
 
@@ -254,7 +255,7 @@ CONF
 # Rings with the RingBuilder API in one python run (nine swift-ring-builder runs take much longer):
 # part power 6, 1 replica, min_part_hours 0, one device d1 per server type.
 ( "$KS_PY" - "$S" "$KS_HOST" "account:$ACC_PORT" "container:$CON_PORT" "object:$OBJ_PORT" >"$SD/logs/rings.out" 2>&1 <<'PY' \
-    || { tail -n 20 "$SD/logs/rings.out" >&2; ks_die "swift ring build failed"; }
+    || { tail -n 20 "$SD/logs/rings.out" >&2; srv_die "swift ring build failed"; }
 import sys
 from swift.common import utils
 sdir, host = sys.argv[1], sys.argv[2]
@@ -276,14 +277,14 @@ PREP_PIDS+=($!)
 # ---- keystone: service project and role, service users, services and endpoints -----------------
 JSON='Content-Type: application/json'
 jget() { "$KS_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-ADMIN_TOKEN="$(ks_curl --fail-with-body -D - -o /dev/null -H "$JSON" "$KS_URL/auth/tokens" -d "$("$KS_PY" -c '
+ADMIN_TOKEN="$(srv_curl --fail-with-body -D - -o /dev/null -H "$JSON" "$KS_URL/auth/tokens" -d "$("$KS_PY" -c '
 import json, os
 print(json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": os.environ["OS_USERNAME"],
   "domain": {"id": "default"}, "password": os.environ["OS_PASSWORD"]}}},
   "scope": {"project": {"name": os.environ["OS_PROJECT_NAME"], "domain": {"id": "default"}}}}}))')" \
   | awk -F': ' 'tolower($1)=="x-subject-token"{gsub("\r","",$2);print $2}')"
-[[ -n "$ADMIN_TOKEN" ]] || ks_die "the Keystone admin could not log in at $KS_URL"
-api() { ks_curl --fail-with-body -H "X-Auth-Token: $ADMIN_TOKEN" -H "$JSON" "$@"; }
+[[ -n "$ADMIN_TOKEN" ]] || srv_die "the Keystone admin could not log in at $KS_URL"
+api() { srv_curl --fail-with-body -H "X-Auth-Token: $ADMIN_TOKEN" -H "$JSON" "$@"; }
 get_or_create() {  # get_or_create COLLECTION MEMBER QUERY BODY -> id
   local id
   id="$(api "$KS_URL/$1?$3" | jget "(d['$1'] or [{'id': ''}])[0]['id']")"
@@ -312,18 +313,18 @@ ensure_service_user glance
 ensure_service_user swift
 ensure_endpoint "$(get_or_create services service "type=image" '{"service":{"type":"image","name":"glance"}}')" "$GLANCE_URL"
 ensure_endpoint "$(get_or_create services service "type=object-store" '{"service":{"type":"object-store","name":"swift"}}')" "$SWIFT_URL/AUTH_%(project_id)s"
-for p in "${PREP_PIDS[@]}"; do wait "$p" || ks_die "glance db_sync or the swift rings failed"; done
+for p in "${PREP_PIDS[@]}"; do wait "$p" || srv_die "glance db_sync or the swift rings failed"; done
 
 wait_ready glance-api "$GLANCE_URL/healthcheck"
 wait_ready swift-account "http://$KS_HOST:$ACC_PORT/healthcheck"
 wait_ready swift-container "http://$KS_HOST:$CON_PORT/healthcheck"
 wait_ready swift-object "http://$KS_HOST:$OBJ_PORT/healthcheck"
 wait_ready swift-proxy "http://$KS_HOST:$SWIFT_PORT/healthcheck"
-ks_log "glance and swift ready in $(( $(ks_now_ms) - T_ALL )) ms ($SD)"
+srv_log "glance and swift ready in $(( $(srv_now_ms) - T_ALL )) ms ($SD)"
 
 PIDS=""
 for f in "$SD"/pids/*.pid; do PIDS+="$(basename "$f" .pid):$(cat "$f") "; done
-ks_export_line SERVICES_STATE_DIR "$SD"
-ks_export_line GLANCE_URL "$GLANCE_URL"
-ks_export_line SWIFT_URL "$SWIFT_URL"
-ks_export_line SERVICES_PIDS "${PIDS% }"
+srv_export_line SERVICES_STATE_DIR "$SD"
+srv_export_line GLANCE_URL "$GLANCE_URL"
+srv_export_line SWIFT_URL "$SWIFT_URL"
+srv_export_line SERVICES_PIDS "${PIDS% }"

@@ -1,5 +1,5 @@
 import { userBody } from './password.js'
-import { issueExplained } from './refusal.js'
+import { logInWithIdentity } from './refusal.js'
 import type { LoginMethod } from './method.js'
 import { resolveUser } from '../config/reader.js'
 import type { Credentials } from '../config/types.js'
@@ -52,18 +52,12 @@ export const applicationCredentialLogin: LoginMethod<ApplicationCredentials> = {
     return { method: 'application-credential', name: name.value, user, secret: secret.value }
   },
 
-  logIn(credentials, { core, keystone, scope, catalog, diagnoseRefusal }) {
-    return issueExplained({
-      keystone,
-      identity: applicationCredentialIdentity(credentials),
-      scope,
-      catalog,
-      check:
-        'check application-credential-id (or -name with its user) and application-credential-secret, and that the credential has not expired or been deleted',
-      probe: diagnoseRefusal,
-      log: line => core.info(line),
-      mask: secret => core.setSecret(secret)
-    })
+  logIn(credentials, context) {
+    return logInWithIdentity(
+      applicationCredentialIdentity(credentials),
+      'check application-credential-id (or -name with its user) and application-credential-secret, and that the credential has not expired or been deleted',
+      context
+    )
   }
 }
 

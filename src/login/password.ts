@@ -1,4 +1,4 @@
-import { issueExplained } from './refusal.js'
+import { logInWithIdentity } from './refusal.js'
 import type { LoginMethod } from './method.js'
 import { resolveUser } from '../config/reader.js'
 import type { Credentials, DomainRef, UserRef } from '../config/types.js'
@@ -42,17 +42,13 @@ export const passwordLogin: LoginMethod<PasswordCredentials> = {
     return { method: 'password', user, password: password.value }
   },
 
-  logIn(credentials, { core, keystone, scope, catalog, diagnoseRefusal }) {
-    return issueExplained({
-      keystone,
-      identity: passwordIdentity(credentials),
-      scope,
-      catalog,
-      check: `check the user (${'id' in credentials.user ? 'user-id' : 'username with user-domain-name or user-domain-id'}) and the password; a user locked out after too many failed logins, or disabled, is refused the same way`,
-      probe: diagnoseRefusal,
-      log: line => core.info(line),
-      mask: secret => core.setSecret(secret)
-    })
+  logIn(credentials, context) {
+    const user = 'id' in credentials.user ? 'user-id' : 'username with user-domain-name or user-domain-id'
+    return logInWithIdentity(
+      passwordIdentity(credentials),
+      `check the user (${user}) and the password; a user locked out after too many failed logins, or disabled, is refused the same way`,
+      context
+    )
   }
 }
 

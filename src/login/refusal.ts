@@ -2,6 +2,7 @@ import { loginBody, scopeRequest } from './auth-request.js'
 import type { Scope } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
 import type { Keystone, Token } from '../keystone/client.js'
+import type { LoginContext } from './method.js'
 import { describeRequestedScope } from './oidc.js'
 
 /**
@@ -32,8 +33,26 @@ export interface RefusalContext {
   mask(secret: string): void
 }
 
+/**
+ * A login that is one request with credentials: `identity` is its body's identity part, `check`
+ * what to check when Keystone refuses the credentials themselves.
+ */
+export function logInWithIdentity(identity: object, check: string, context: LoginContext): Promise<Token> {
+  const { core, keystone, scope, catalog, diagnoseRefusal } = context
+  return issueExplained({
+    keystone,
+    identity,
+    scope,
+    catalog,
+    check,
+    probe: diagnoseRefusal,
+    log: line => core.info(line),
+    mask: secret => core.setSecret(secret)
+  })
+}
+
 /** One login request; a 401 comes back as the sentence the user must read (see above). */
-export function issueExplained(context: RefusalContext & { catalog: boolean }): Promise<Token> {
+function issueExplained(context: RefusalContext & { catalog: boolean }): Promise<Token> {
   return context.keystone.issue(loginBody(context.identity, context.scope), { catalog: context.catalog }).catch(async (error: unknown) => {
     throw await explainRefusal(error, context)
   })
