@@ -6,15 +6,8 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { join } from 'node:path'
 import { catalogEndpoints } from '../src/keystone/catalog.js'
-import {
-  directUseSetup,
-  DirectUseError,
-  hostPlatform,
-  prependPath,
-  writeSetupFiles,
-  type DirectUseInput,
-  type SetupFs
-} from '../src/handoff/direct-use.js'
+import { directUseSetup, DirectUseError, hostPlatform, prependPath, type DirectUseInput } from '../src/handoff/direct-use.js'
+import { writeSetupFiles, type SetupFs } from '../src/runtime/files.js'
 import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from '../src/handoff/keyring-shim.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'

@@ -526,7 +526,8 @@ describe('credential files', () => {
       write: () => undefined,
       home: '/home/runner',
       cwd: '/work',
-      tempDir: '/tmp'
+      tempDir: '/tmp',
+      writeWithMode: () => undefined
     }
     await runMain({ core: step.core, env: { OS_CLOUD: 'ovh' }, files })
     expect(step.exitCode()).toBe(0)
@@ -535,7 +536,14 @@ describe('credential files', () => {
 
   test('a cloud input with no clouds.yaml anywhere', async () => {
     step = githubStep({ revoke: 'true', 'export-env': 'true', cloud: 'ovh' })
-    const files = { read: () => undefined, write: () => undefined, home: '/home/runner', cwd: '/work', tempDir: '/tmp' }
+    const files = {
+      read: () => undefined,
+      write: () => undefined,
+      writeWithMode: () => undefined,
+      home: '/home/runner',
+      cwd: '/work',
+      tempDir: '/tmp'
+    }
     await runMain({ core: step.core, env: {}, files })
     expect(errorLines(step)[0]).toMatch(/^::error::input `cloud` is "ovh" but no clouds.yaml was found/)
   })

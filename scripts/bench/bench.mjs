@@ -282,7 +282,10 @@ try {
 
   // ---- report ---------------------------------------------------------------------------------
   const rows = [
-    ['action main', 'dist/main/index.js via runner emulator (durationMs): 1 POST (with the catalog: later steps need OS_STORAGE_URL), outputs, env, state'],
+    [
+      'action main',
+      'dist/main/index.js via runner emulator (durationMs): 1 POST (with the catalog: later steps need OS_STORAGE_URL), outputs, env, state'
+    ],
     ['action post', 'dist/post/index.js via runner emulator (durationMs): 1 DELETE'],
     ...(baseline
       ? [

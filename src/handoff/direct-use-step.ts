@@ -1,7 +1,6 @@
-import * as fs from 'node:fs'
 import type { ActionConfig } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
-import { directUseSetup, DirectUseError, writeSetupFiles } from './direct-use.js'
+import { directUseSetup, DirectUseError } from './direct-use.js'
 import { UserError } from '../errors.js'
 import type { StepFiles } from '../runtime/files.js'
 import type { Token } from '../keystone/client.js'
@@ -37,7 +36,7 @@ export function setUpDirectUse(
     if (error instanceof DirectUseError) throw new UserError(`${error.message} Use token-use: exchange, or check auth-url.`)
     throw error
   }
-  writeSetupFiles(setup.files, fs)
+  files.writeWithMode(setup.files)
   exportToken(core, setup.env)
   for (const warning of setup.warnings) core.warning(warning)
   for (const note of setup.notes) core.debug(note)

@@ -2,6 +2,7 @@ import * as path from 'node:path'
 import { isObject, type Json } from '../json.js'
 import { catalogEndpoints, catalogRegions, normalizeInterface, parseCatalog, type SelectedEndpoint } from '../keystone/catalog.js'
 import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from './keyring-shim.js'
+import type { FileWithMode } from '../runtime/files.js'
 
 /**
  * Direct token use: the steps after the action use the job's token AS IT IS, with no Keystone
@@ -26,7 +27,7 @@ import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from './keyring-sh
  * as they are, so any tool or Python that does not take the cache falls back to exchanging the
  * token, exactly as without this module.
  *
- * Pure: it computes what to write and export; the caller writes the files (writeSetupFiles) before
+ * Pure: it computes what to write and export; the caller writes the files (StepFiles.writeWithMode) before
  * exporting the variables.
  */
 
@@ -55,18 +56,11 @@ export interface DirectUseInput {
   platform?: 'posix' | 'win32'
 }
 
-export interface DirectUseFile {
-  path: string
-  content: string
-  /** File mode; parent directories are created 0700. */
-  mode: number
-}
-
 export interface DirectUseSetup {
   /** To export AFTER tokenEnvironment()'s variables (same GITHUB_ENV), once the files are written. */
   env: Record<string, string>
-  /** To write before exporting (writeSetupFiles). The state file holds the token: mode 0600. */
-  files: DirectUseFile[]
+  /** To write before exporting (StepFiles.writeWithMode). The state file holds the token: mode 0600. */
+  files: FileWithMode[]
   /** The endpoints the clients will reach directly, for the log. */
   endpoints: SelectedEndpoint[]
   /** Sentences for the log: what will not work and why (warnings), and what was set up (notes). */
@@ -137,7 +131,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
     valid_for: input.validForMs / 1000
   }
 
-  const files: DirectUseFile[] = [
+  const files: FileWithMode[] = [
     { path: paths.join(statesDir, tokenStateFileName(input.token)), content: JSON.stringify(state), mode: 0o600 },
     { path: paths.join(pythonDir, 'keyring.py'), content: renderKeyringShim(statesDir), mode: 0o644 },
     {
@@ -187,27 +181,4 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
 /** A Keystone URL without its trailing slash and /v3, for comparing catalog and auth-url. */
 function versionless(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/v3$/, '')
-}
-
-/** What writeSetupFiles needs of node:fs (injected, so this module does no I/O of its own). */
-export interface SetupFs {
-  mkdirSync(path: string, options: { recursive: true; mode: number }): unknown
-  writeFileSync(path: string, data: string, options: { mode: number }): void
-  chmodSync(path: string, mode: number): void
-}
-
-/** Writes the files of a setup: parent directories 0700, each file with its mode (also when it existed). */
-export function writeSetupFiles(files: readonly DirectUseFile[], fs: SetupFs, platform: 'posix' | 'win32' = 'posix'): void {
-  const paths = platform === 'win32' ? path.win32 : path.posix
-  for (const file of files) {
-    fs.mkdirSync(paths.dirname(file.path), { recursive: true, mode: 0o700 })
-    // writeFileSync applies the mode only to a new file: a leftover of an earlier run keeps its own,
-    // so restrict it before the token goes in.
-    try {
-      fs.chmodSync(file.path, file.mode)
-    } catch {
-      // no such file yet: writeFileSync creates it with the mode
-    }
-    fs.writeFileSync(file.path, file.content, { mode: file.mode })
-  }
 }
