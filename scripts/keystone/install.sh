@@ -25,17 +25,10 @@ missing() {
 
 missing || exit 0
 
-how="apt-get install -y --no-install-recommends ${PACKAGES[*]}"
-if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install.sh: the test Keystone needs the Debian packages ${PACKAGES[*]}; install them as root with: apt-get update && $how" >&2
-  exit 1
-fi
-
-echo "[keystone/install] installing ${PACKAGES[*]} (about 40 s, 290 MB)" >&2
-export DEBIAN_FRONTEND=noninteractive
-# Bounded: a hung mirror must not hang the test run.
-timeout 300 apt-get update -qq >&2
-timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
+SRV_SCRIPT=install
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+srv_apt_install "the test Keystone" "${PACKAGES[@]}"
 
 if missing; then
   echo "install.sh: installed ${PACKAGES[*]} but keystone-manage, openstack, curl, faketime or the gunicorn module for $PY is still missing" >&2

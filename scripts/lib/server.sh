@@ -118,3 +118,18 @@ srv_export_admin_env() {
   srv_export_line OS_REGION_NAME "$5"
   srv_export_line OS_INTERFACE public
 }
+
+# Installs Debian packages, bounded in time (a hung mirror must not hang a test run); WHO names what
+# needs them. Without root or apt-get, says what to run instead and fails.
+srv_apt_install() {
+  local who="$1"
+  shift
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install.sh: $who needs the Debian packages $*; install them as root with: apt-get update && apt-get install -y --no-install-recommends $*" >&2
+    exit 1
+  fi
+  srv_log "installing $*"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 300 apt-get update -qq >&2
+  timeout 900 apt-get install -y -qq --no-install-recommends "$@" >&2
+}

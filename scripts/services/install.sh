@@ -24,18 +24,11 @@ missing() {
 
 missing || exit 0
 
-how="apt-get install -y --no-install-recommends ${PACKAGES[*]}"
-if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install.sh: the test Glance and Swift need the Debian packages ${PACKAGES[*]}; install them as root with: apt-get update && $how" >&2
-  exit 1
-fi
-
-echo "[services/install] installing ${PACKAGES[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-# keystone/install.sh ran `apt-get update` only if it installed something: the lists may be empty.
-[[ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e '^lock$' -e '^partial$')" ]] || timeout 300 apt-get update -qq >&2
-timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2 \
-  || { timeout 300 apt-get update -qq >&2 && timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2; }
+SRV_SCRIPT=install
+# shellcheck source=../keystone/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../keystone/lib.sh"
+SRV_NAME=services
+srv_apt_install "the test Glance and Swift" "${PACKAGES[@]}"
 
 if missing; then
   echo "install.sh: installed ${PACKAGES[*]} but glance, swift, swiftclient or keystonemiddleware (for $PY), /usr/bin/swift, /usr/bin/rclone or /usr/bin/ansible is still missing" >&2
