@@ -21,7 +21,7 @@ export function blankScope(source: ConfigSource): BlankScope {
 }
 
 type ScopeInput = 'project-id' | 'project-name' | 'domain-id' | 'domain-name' | 'system-scope'
-export type ScopeGroup = { layer: Layer; values: Partial<Record<ScopeInput, Sourced>> }
+type ScopeGroup = { layer: Layer; values: Partial<Record<ScopeInput, Sourced>> }
 
 export function resolveScope(
   read: Reader,

@@ -59,7 +59,7 @@ function issueExplained(context: RefusalContext & { catalog: boolean }): Promise
 }
 
 /** The 401 of a login as the user must read it; any other error is returned as it is. */
-export async function explainRefusal(error: unknown, context: RefusalContext): Promise<unknown> {
+async function explainRefusal(error: unknown, context: RefusalContext): Promise<unknown> {
   if (!(error instanceof KeystoneError) || error.status !== 401) return error
   const { scope, check } = context
   const at = `${error.brief} at ${context.keystone.authUrl}/auth/tokens`

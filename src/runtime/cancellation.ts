@@ -12,7 +12,7 @@ export class JobCancelled extends UserError {
   override name = 'JobCancelled'
 }
 
-export const CANCEL_SIGNALS = ['SIGINT', 'SIGTERM'] as const
+const CANCEL_SIGNALS = ['SIGINT', 'SIGTERM'] as const
 
 /** What the entry point listens on: the process itself in production, an emitter in tests. */
 export interface SignalSource {

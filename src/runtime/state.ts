@@ -46,7 +46,7 @@ const KEYS = {
  * The runner hands state back as environment variables, and Linux refuses a single one over
  * 128 KiB: a CA bundle above this size travels as its path instead.
  */
-export const MAX_CA_IN_STATE = 64 * 1024
+const MAX_CA_IN_STATE = 64 * 1024
 
 export function saveToken(store: StateStore, saved: SavedToken): void {
   store.saveState(KEYS.authUrl, saved.authUrl)
