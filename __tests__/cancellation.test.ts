@@ -136,3 +136,48 @@ test('cancelled after the token was handed to later steps: the main step ends no
   expect(revoked()).toEqual([TOKEN])
   expect(post.lines).toContain('Token revoked.')
 })
+
+// --- the post step: cancelled, it still sends each revocation once, at once ----------------------
+
+/** Runs the post step and cancels it `afterMs` after it starts (negative: before it starts). */
+async function cancelledPost(state: Record<string, string>, afterMs: number, inputs: Record<string, string> = {}): Promise<StepRun> {
+  const post = githubStep(inputs, state)
+  const controller = new AbortController()
+  const cancel = (): void => controller.abort(new JobCancelled('The job was cancelled (SIGINT) while the post step was running.'))
+  const timer = afterMs < 0 ? (cancel(), undefined) : setTimeout(cancel, afterMs)
+  await runPost({ core: post.core, env: {}, timeoutMs: 2000, signal: controller.signal })
+  clearTimeout(timer)
+  post.restore()
+  return post
+}
+
+const SAVED = { token: TOKEN, 'auth-url': '', 'expires-at': new Date(Date.now() + 3_600_000).toISOString(), revoke: 'true' }
+
+test.each([-1, 0, 20, 50])('post step cancelled %i ms after it starts: the revocation still goes out, and lands', async afterMs => {
+  keystone.onDelete((_request, response) => setTimeout(() => response.writeHead(204).end(), 100))
+  const post = await cancelledPost({ ...SAVED, 'auth-url': keystone.authUrl }, afterMs)
+  expect(revoked()).toEqual([TOKEN])
+  expect(post.lines).toContain('Token revoked.')
+})
+
+test('post step cancelled during a back-off: the back-off ends at once, one last attempt goes out, and its answer is final', async () => {
+  let deletes = 0
+  keystone.onDelete((_request, response) =>
+    ++deletes === 1 ? response.writeHead(503, { 'Retry-After': '20' }).end() : response.writeHead(204).end()
+  )
+  const started = Date.now()
+  const post = await cancelledPost({ ...SAVED, 'auth-url': keystone.authUrl }, 300)
+  expect(Date.now() - started).toBeLessThan(5000)
+  expect(revoked()).toEqual([TOKEN, TOKEN])
+  expect(post.lines).toContain('Token revoked.')
+})
+
+test('post step cancelled while Keystone keeps failing: one last attempt, then a warning that says until when the token stays valid', async () => {
+  keystone.onDelete((_request, response) => response.writeHead(503, { 'Retry-After': '20' }).end())
+  const post = await cancelledPost({ ...SAVED, 'auth-url': keystone.authUrl }, 300)
+  expect(revoked()).toEqual([TOKEN, TOKEN])
+  const warning = post.lines.find(line => line.startsWith('::warning::'))
+  expect(warning).toMatch(
+    /^::warning::Could not revoke the token: .*The post step was cancelled, so it made one last attempt without waiting\. It stays valid until /
+  )
+})

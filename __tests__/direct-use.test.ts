@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import * as fs from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { join } from 'node:path'
 import { catalogEndpoints } from '../src/keystone/catalog.js'
 import { directUseSetup, DirectUseError, hostPlatform, prependPath, type DirectUseInput } from '../src/handoff/direct-use.js'
-import { writeSetupFiles, type SetupFs } from '../src/runtime/files.js'
 import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from '../src/handoff/keyring-shim.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'
@@ -221,54 +219,6 @@ describe('prependPath', () => {
     expect(prependPath('/s', undefined, ':')).toBe('/s')
     expect(prependPath('/s', 'a::b:', ':')).toBe('/s:a:b')
     expect(prependPath('/s', 'a:/s:b', ':')).toBe('/s:a:b')
-  })
-})
-
-describe('writeSetupFiles', () => {
-  test('creates 0700 parents, restricts an existing file before writing the token into it', () => {
-    const calls: string[] = []
-    const fake: SetupFs = {
-      mkdirSync: (p, o) => calls.push(`mkdir ${p} ${o.mode.toString(8)}`),
-      chmodSync: (p, m) => {
-        calls.push(`chmod ${p} ${m.toString(8)}`)
-        if (p.endsWith('new')) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      },
-      writeFileSync: (p, _d, o) => void calls.push(`write ${p} ${o.mode.toString(8)}`)
-    }
-    writeSetupFiles(
-      [
-        { path: '/t/a/state', content: 'x', mode: 0o600 },
-        { path: '/t/a/new', content: 'y', mode: 0o644 }
-      ],
-      fake
-    )
-    expect(calls).toEqual([
-      'mkdir /t/a 700',
-      'chmod /t/a/state 600',
-      'write /t/a/state 600',
-      'mkdir /t/a 700',
-      'chmod /t/a/new 644',
-      'write /t/a/new 644'
-    ])
-  })
-
-  test('on a real file system, with the modes asked for', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'direct-use-'))
-    try {
-      const setup = directUseSetup(input({ runnerTemp: dir }))
-      writeFileSync(join(dir, 'pre'), '')
-      const directory = join(dir, 'openstack-token')
-      mkdirSync(join(directory, 'tokens'), { recursive: true, mode: 0o755 })
-      writeFileSync(setup.files[0]!.path, 'old', { mode: 0o644 })
-      writeSetupFiles(setup.files, fs)
-      for (const file of setup.files) {
-        expect(readFileSync(file.path, 'utf8')).toBe(file.content)
-        expect(statSync(file.path).mode & 0o777).toBe(file.mode)
-      }
-      expect(statSync(join(directory, 'python')).mode & 0o777).toBe(0o700)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
   })
 })
 

@@ -17,6 +17,12 @@ const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.met
 let server: http.Server
 let authUrl: string
 const requests: { method: string; url: string; subject?: string }[] = []
+const answerNow = (response: http.ServerResponse): void => void response.writeHead(204).end()
+let answerDelete: (response: http.ServerResponse) => void = answerNow
+afterEach(() => {
+  answerDelete = answerNow
+  requests.length = 0
+})
 
 beforeAll(async () => {
   server = http.createServer((request, response) => {
@@ -24,7 +30,7 @@ beforeAll(async () => {
     request.on('end', () => {
       requests.push({ method: request.method!, url: request.url!, subject: request.headers['x-subject-token'] as string | undefined })
       if (request.method === 'POST') response.writeHead(201, TOKEN_HEADERS).end(JSON.stringify(tokenBody()))
-      else response.writeHead(204).end()
+      else answerDelete(response)
     })
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
@@ -34,8 +40,9 @@ afterAll(() => new Promise(resolve => server.close(resolve)))
 
 function runBundle(
   entry: 'main' | 'post',
-  env: Record<string, string>
-): Promise<{ code: number; stdout: string; files: Record<string, Record<string, string>> }> {
+  env: Record<string, string>,
+  started: (child: ReturnType<typeof spawn>) => void = () => undefined
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; files: Record<string, Record<string, string>> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'))
   const files = { GITHUB_ENV: 'env', GITHUB_OUTPUT: 'output', GITHUB_STATE: 'state' }
   for (const name of Object.values(files)) fs.writeFileSync(path.join(dir, name), '')
@@ -43,13 +50,14 @@ function runBundle(
     env: { PATH: process.env.PATH, ...Object.fromEntries(Object.entries(files).map(([k, v]) => [k, path.join(dir, v)])), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  started(child)
   let stdout = ''
   child.stdout.on('data', chunk => (stdout += chunk))
   child.stderr.on('data', chunk => (stdout += chunk))
   return new Promise(resolve =>
-    child.on('close', code => {
+    child.on('close', (code, signal) => {
       const read = (name: string) => parseCommandFile(fs.readFileSync(path.join(dir, name), 'utf8'))
-      resolve({ code: code ?? -1, stdout, files: { env: read('env'), output: read('output'), state: read('state') } })
+      resolve({ code, signal, stdout, files: { env: read('env'), output: read('output'), state: read('state') } })
       fs.rmSync(dir, { recursive: true, force: true })
     })
   )
@@ -85,4 +93,44 @@ test('dist/main fails with one ::error:: line and exit code 1', async () => {
   const main = await runBundle('main', { INPUT_REVOKE: 'true', 'INPUT_EXPORT-ENV': 'true' })
   expect(main.code).toBe(1)
   expect(main.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^::error::No Keystone URL/)])
+})
+
+describe('dist/post cancelled by the runner (SIGINT, then SIGTERM)', () => {
+  const state = (): Record<string, string> => ({
+    STATE_token: TOKEN,
+    'STATE_auth-url': `${authUrl}/v3`,
+    'STATE_expires-at': new Date(Date.now() + 3_600_000).toISOString(),
+    STATE_revoke: 'true'
+  })
+
+  test.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s while the revocation is on the wire: the step waits for Keystone, and the token is revoked',
+    async name => {
+      let child: ReturnType<typeof spawn> | undefined
+      answerDelete = response => {
+        child?.kill(name)
+        setTimeout(() => response.writeHead(204).end(), 300)
+      }
+      const post = await runBundle('post', state(), spawned => (child = spawned))
+      expect([post.code, post.signal]).toEqual([0, null])
+      expect(post.stdout).toContain('Token revoked.')
+      expect(requests.map(r => `${r.method} ${r.subject}`)).toEqual([`DELETE ${TOKEN}`])
+    }
+  )
+
+  test('SIGINT during a back-off: no waiting out Retry-After, one last attempt at once, which revokes', async () => {
+    let child: ReturnType<typeof spawn> | undefined
+    let deletes = 0
+    answerDelete = response => {
+      if (++deletes > 1) return void response.writeHead(204).end()
+      response.writeHead(503, { 'Retry-After': '10' }).end()
+      setTimeout(() => child?.kill('SIGINT'), 200)
+    }
+    const started = Date.now()
+    const post = await runBundle('post', state(), spawned => (child = spawned))
+    expect(Date.now() - started).toBeLessThan(15_000)
+    expect(post.code).toBe(0)
+    expect(post.stdout).toContain('Token revoked.')
+    expect(deletes).toBe(2)
+  })
 })

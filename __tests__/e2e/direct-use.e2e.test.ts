@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process'
-import * as fs from 'node:fs'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { issueToken, revokeToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { runStep } from '../../scripts/emulator/runner.mjs'
 import { directUseSetup } from '../../src/handoff/direct-use.js'
-import { writeSetupFiles } from '../../src/runtime/files.js'
+import { writeFilesUnder } from '../../src/runtime/files.js'
 import { parseKeystoneTime } from '../../src/time.js'
 import { job, OPENSTACK, ROOT, issueAdminToken } from './helpers.js'
 import { startServiceRecorder, type ServiceRecorder } from './service-recorder.js'
@@ -148,7 +147,7 @@ function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, st
     runnerTemp,
     env: jobEnv
   })
-  writeSetupFiles(setup.files, fs)
+  writeFilesUnder(runnerTemp, setup.files)
   return { ...exchangeEnv(issued, instance), ...setup.env }
 }
 

@@ -213,21 +213,33 @@ export interface RetryRun {
   log(line: string): void
   /** The job was cancelled: no attempt starts after it, and a back-off in progress ends at once. */
   signal?: AbortSignal
+  /**
+   * What a cancellation means: `stop` (the main step: no attempt starts after it), or `last-attempt`
+   * (the post step, whose one job is to revoke: the attempt goes out at once, without waiting, and
+   * its answer is final).
+   */
+  onCancel?: 'stop' | 'last-attempt'
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or the budget of its failure's kind is spent. */
-export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log, signal }: RetryRun): Promise<T> {
+export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log, signal, onCancel = 'stop' }: RetryRun): Promise<T> {
   const started = clock.now()
   // When the current run of outage failures began; a rate limit in between ends the run.
   let outageSince: number | undefined
+  // Cancelled, with one attempt still owed (onCancel: last-attempt): it goes out now, and is the last.
+  const cancelled = (): boolean => {
+    if (!signal?.aborted) return false
+    if (onCancel === 'stop') signal.throwIfAborted()
+    return true
+  }
   for (let attempts = 1; ; attempts++) {
-    signal?.throwIfAborted()
+    const last = cancelled()
     const attemptStarted = clock.now()
     try {
       return await attempt()
     } catch (error) {
-      if (!isRetryable(error)) throw error
-      signal?.throwIfAborted()
+      if (!isRetryable(error) || last) throw error
+      if (cancelled()) continue
       const failure = error as KeystoneError
       const kind = failureKind(failure)
       outageSince = kind === 'outage' ? (outageSince ?? attemptStarted) : undefined
@@ -258,7 +270,11 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       log(
         `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)}): ${retryHint(failure)}.`
       )
-      await clock.sleep(wait, signal)
+      try {
+        await clock.sleep(wait, signal)
+      } catch (reason) {
+        if (!cancelled()) throw reason
+      }
     }
   }
 }
