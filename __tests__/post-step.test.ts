@@ -169,3 +169,15 @@ test('the token is masked again and never printed', async () => {
   expect(run.lines[0]).toBe(`::add-mask::${TOKEN}`)
   for (const line of run.lines.slice(1)) expect(line).not.toContain(TOKEN)
 })
+
+test('what the post step reads back from its saved state reaches the log on one bounded line, with no escape sequence or workflow command', async () => {
+  const hostile = `\u001b]8;;https://evil.test\u0007click\n::error::forged${'x'.repeat(90_000)}`
+  const run = await post(saved({ revoke: 'false', 'kept-because': hostile, 'expires-at': hostile }))
+  const lines = infoLines(run)
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^Token left valid until /)
+  expect(lines[0]!.length).toBeLessThan(400)
+  // eslint-disable-next-line no-control-regex
+  expect(lines[0]).not.toMatch(/[\u0000-\u001f]/)
+  expect(run.lines.some(line => line.startsWith('::error::'))).toBe(false)
+})

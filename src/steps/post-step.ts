@@ -6,6 +6,7 @@ import type { Keystone } from '../keystone/client.js'
 import { loadToken, type SavedToken } from '../runtime/state.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { formatTime } from '../time.js'
+import { oneLine } from '../errors.js'
 
 /**
  * The post step (`post-if: always()`): revoke the token when the job ends, whether it succeeded,
@@ -25,7 +26,7 @@ export async function runPost(context: StepContext): Promise<void> {
     const keystone = keystoneFor(saved.authUrl, postTiming(context), context, postTls(context, saved), { onCancel: 'last-attempt' })
     if (saved.token && !saved.revoke) {
       const until = saved.expiresAt ? ` until ${shownTime(saved.expiresAt)}` : ''
-      core.info(`Token left valid${until} (${saved.keptBecause ?? 'revoke: false'}).`)
+      core.info(`Token left valid${until} (${saved.keptBecause === undefined ? 'revoke: false' : oneLine(saved.keptBecause, 200)}).`)
     } else if (saved.token) {
       await revokeSaved(context, keystone, saved.token, saved.expiresAt, 'Token', saved.accessRules === true)
     }
@@ -64,9 +65,10 @@ async function revokeSaved(
   }
 }
 
+/** A time from the saved state, which a step of the job could have changed: shown bounded, on one line. */
 function shownTime(iso: string): string {
   const time = new Date(iso)
-  return Number.isNaN(time.getTime()) ? iso : formatTime(time)
+  return Number.isNaN(time.getTime()) ? oneLine(iso, 40) : formatTime(time)
 }
 
 function postTiming(context: StepContext): Timing {
