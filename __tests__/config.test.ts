@@ -2,10 +2,15 @@ import type { ActionConfig } from '../src/config/types.js'
 import { applicationCredentialIdentity } from '../src/login/application-credential.js'
 import { loginBody } from '../src/login/auth-request.js'
 import { passwordIdentity } from '../src/login/password.js'
-import { resolveConfig } from '../src/config/config.js'
+import { resolveConfig as resolveConfigWith } from '../src/config/config.js'
+import type { ConfigSource } from '../src/config/inputs.js'
+import { LOGIN_METHODS } from '../src/login/methods.js'
 import { type InputName, secretValues } from '../src/config/inputs.js'
 import { UserError } from '../src/errors.js'
 import { source } from './helpers/config-source.js'
+
+/** The configuration as the steps resolve it: with every login method of the action. */
+const resolveConfig = (source: ConfigSource) => resolveConfigWith(source, LOGIN_METHODS)
 
 const AUTH = 'https://keystone.example.com:5000/v3'
 

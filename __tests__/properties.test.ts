@@ -2,11 +2,16 @@ import { parseRetryAfter } from '../src/net/retry.js'
 import fc from 'fast-check'
 import { normalizeAuthUrl } from '../src/config/auth-url.js'
 import { INPUT_FALLBACKS, type InputName, SECRET_INPUTS } from '../src/config/inputs.js'
-import { resolveConfig } from '../src/config/config.js'
+import { resolveConfig as resolveConfigWith } from '../src/config/config.js'
+import type { ConfigSource } from '../src/config/inputs.js'
+import { LOGIN_METHODS } from '../src/login/methods.js'
 import type { ActionConfig } from '../src/config/types.js'
 import { oneLine, UserError } from '../src/errors.js'
 import { parseKeystoneTime } from '../src/time.js'
 import { source } from './helpers/config-source.js'
+
+/** The configuration as the steps resolve it: with every login method of the action. */
+const resolveConfig = (source: ConfigSource) => resolveConfigWith(source, LOGIN_METHODS)
 
 /**
  * Properties over arbitrary input: the functions that stand between what a user (or a server)

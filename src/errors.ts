@@ -1,4 +1,17 @@
-import type { NetworkError } from './net/http.js'
+/** How a request failed before any answer: what the retry policy and the log tell apart. */
+export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
+
+/** A request that got no usable answer (net/http.ts): refused, reset, timed out, too large, … */
+export class NetworkError extends Error {
+  override name = 'NetworkError'
+  constructor(
+    readonly failure: NetworkFailure,
+    message: string,
+    readonly code?: string
+  ) {
+    super(message)
+  }
+}
 
 /**
  * A failure the user can fix. Its message is the one sentence the step prints with `::error::`:

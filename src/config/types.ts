@@ -1,4 +1,8 @@
 import type { Pacing } from '../net/pacing.js'
+import type { Timing } from '../net/retry.js'
+import type { TlsSettings } from '../net/tls.js'
+
+export type { Timing, TlsSettings }
 
 /** The configuration's domain: what the user asked for, once resolved and validated. */
 
@@ -20,16 +24,6 @@ export type Scope =
   | { kind: 'system' }
   /** No scope sent: Keystone picks the user's default project, or issues an unscoped token. */
   | { kind: 'default' }
-
-/** How long the step may spend on Keystone. */
-export interface Timing {
-  /** Overall budget of retries (`max-wait`): what a rate limit (429) may take. */
-  maxWaitMs: number
-  /** Budget of an outage within it (`outage-wait`): a refused connection, a proxy's 502, a 503. */
-  outageWaitMs: number
-  /** Deadline of one request (`timeout`). */
-  timeoutMs: number
-}
 
 export type TokenUse = 'exchange' | 'direct'
 
@@ -85,15 +79,6 @@ export interface BlankScope {
   inputs: string[]
   /** `OS_PROJECT_ID of the job env`: variables that are there, with an empty value (a misspelt secret). */
   setButEmpty: string[]
-}
-
-export interface TlsSettings {
-  /** A PEM text or a path to one: the CA that signs Keystone's certificate. */
-  cacert?: { pem: string; from: string } | { path: string; from: string }
-  /** Skip certificate verification (`insecure`). */
-  insecure: boolean
-  /** Let credentials cross plain http to a host that is not this machine. */
-  allowInsecureHttp: boolean
 }
 
 /** What a job that uses a shared token still decides itself: where later steps go, how to connect. */

@@ -5,7 +5,6 @@ import { UserError } from '../errors.js'
 import type { StepFiles } from '../runtime/files.js'
 import type { Token } from '../keystone/client.js'
 import { exportToken } from './outputs.js'
-import type { StepContext } from '../steps/step-context.js'
 
 /**
  * token-use: direct. openstacksdk (and so the CLI) asks its keyring for cached auth state: a small
@@ -16,7 +15,7 @@ export function setUpDirectUse(
   core: Core,
   token: Token,
   config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
-  env: StepContext['env'],
+  env: Readonly<Record<string, string | undefined>>,
   files: StepFiles
 ): void {
   let setup

@@ -1,7 +1,7 @@
 import { isObject } from '../json.js'
 import { parseCatalog, type CatalogService } from './catalog.js'
-import { KeystoneError, oneLine, type KeystoneFailure } from '../errors.js'
-import { NetworkError, send, type HttpOptions, type HttpRequest, type HttpResponse } from '../net/http.js'
+import { KeystoneError, NetworkError, oneLine, type KeystoneFailure } from '../errors.js'
+import { send, type HttpOptions, type HttpRequest, type HttpResponse } from '../net/http.js'
 import { retryHintHeader, withRetries, type RetryRun } from '../net/retry.js'
 import { parseKeystoneTime } from '../time.js'
 

@@ -1,6 +1,3 @@
-import type { ConfigSource } from '../config/inputs.js'
-import { Reader, resolveDuration } from '../config/reader.js'
-import type { Timing } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
 import { formatSeconds } from '../time.js'
 
@@ -15,6 +12,16 @@ import { formatSeconds } from '../time.js'
  * the shorter `outage-wait` for an outage (a refused connection, a proxy's 502), because a wrong
  * port or host looks like an outage and must not hold every job of a matrix for minutes.
  */
+
+/** How long the step may spend on Keystone. */
+export interface Timing {
+  /** Overall budget of retries (`max-wait`): what a rate limit (429) may take. */
+  maxWaitMs: number
+  /** Budget of an outage within it (`outage-wait`): a refused connection, a proxy's 502, a 503. */
+  outageWaitMs: number
+  /** Deadline of one request (`timeout`). */
+  timeoutMs: number
+}
 
 export interface RetryPolicy {
   /** Overall budget: no attempt starts later than this after the first one. */
@@ -42,16 +49,6 @@ export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, outageWaitMs: 30_000
 
 /** Revoking is a courtesy the job's result does not hang on: the post step retries a minute at most. */
 export const POST_STEP_MAX_WAIT_MS = 60_000
-
-/** `max-wait`, `outage-wait` and `timeout`, read on their own so that the post step can use them too. */
-export function resolveTiming(source: ConfigSource): Timing {
-  const read = new Reader(source)
-  return {
-    maxWaitMs: resolveDuration(read.fromInput('max-wait'), DEFAULT_TIMING.maxWaitMs, 0, 6 * 3_600_000),
-    outageWaitMs: resolveDuration(read.fromInput('outage-wait'), DEFAULT_TIMING.outageWaitMs, 0, 6 * 3_600_000),
-    timeoutMs: resolveDuration(read.fromInput('timeout'), DEFAULT_TIMING.timeoutMs, 1000, 600_000)
-  }
-}
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxWaitMs: 300_000,

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { FileReader } from '../credential-files/load.js'
 import { UserError } from '../errors.js'
-import type { TlsFiles } from '../net/tls.js'
 
 /** A file to write with its mode (a token's state is 0600); its folders below the temp dir are made 0700. */
 export interface FileWithMode {
@@ -14,11 +12,25 @@ export interface FileWithMode {
 }
 
 /** The few files the steps read and write, behind one seam so that tests can use a map. */
-export type StepFiles = FileReader &
-  TlsFiles & {
-    /** Writes each file with its mode, also over an earlier copy (direct use's state and shim). */
-    writeWithMode(files: readonly FileWithMode[]): void
-  }
+export interface StepFiles {
+  /** The file's text, or undefined when there is no such file. */
+  read(file: string): string | undefined
+  /** Writes one file below tempDir, 0600 (a CA given as text). */
+  write(file: string, content: string): void
+  /** Writes each file with its mode, also over an earlier copy (direct use's state and module). */
+  writeWithMode(files: readonly FileWithMode[]): void
+  /** Where openstacksdk looks for clouds.yaml besides its variable. */
+  home: string
+  cwd: string
+  /** The job's private temp folder (RUNNER_TEMP), where later steps find what the action wrote. */
+  tempDir: string
+}
+
+/** What reading credential files needs of the seam. */
+export type FileReader = Pick<StepFiles, 'read' | 'home' | 'cwd'>
+
+/** What preparing a private CA needs of the seam. */
+export type TlsFiles = Pick<StepFiles, 'read' | 'write' | 'tempDir'>
 
 /**
  * A folder or file under the temp dir that the action will not write a token into: a symbolic

@@ -1,4 +1,4 @@
-import { loginMethodOf } from '../login/methods.js'
+import { LOGIN_METHODS, loginMethodOf } from '../login/methods.js'
 import { checkRegion, endpointsFor } from '../keystone/catalog.js'
 import { resolveConfig, resolveSharing } from '../config/config.js'
 import { type ConfigSource, type CredentialFile, type InputName, secretValues } from '../config/inputs.js'
@@ -55,7 +55,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
         masked.add(secret)
       }
     }
-    const config = resolveConfig({ ...source, ...(file && { file }) })
+    const config = resolveConfig({ ...source, ...(file && { file }) }, LOGIN_METHODS)
     for (const line of config.overrides) core.info(line)
     for (const warning of configWarnings(config, env, file)) core.warning(warning)
     const tls = prepareTls(config.tls, files)

@@ -1,5 +1,6 @@
 import type { Timing } from '../config/types.js'
-import { DEFAULT_TIMING, POST_STEP_MAX_WAIT_MS, resolveTiming } from '../net/retry.js'
+import { resolveTiming } from '../config/job-settings.js'
+import { DEFAULT_TIMING, POST_STEP_MAX_WAIT_MS } from '../net/retry.js'
 import { failStep } from '../runtime/core.js'
 import { nodeFiles } from '../runtime/files.js'
 import type { Keystone } from '../keystone/client.js'

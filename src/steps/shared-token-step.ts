@@ -1,5 +1,6 @@
-import { resolveConfig, resolveJobSettings } from '../config/config.js'
-import { defaultTokenUseOf } from '../login/methods.js'
+import { resolveConfig } from '../config/config.js'
+import { resolveJobSettings } from '../config/job-settings.js'
+import { defaultTokenUseOf, LOGIN_METHODS } from '../login/methods.js'
 import type { ActionConfig, SharingSettings } from '../config/types.js'
 import type { ConfigSource } from '../config/inputs.js'
 import type { Core } from '../runtime/core.js'
@@ -206,7 +207,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
 async function hasCredentials(source: ConfigSource, files: StepFiles): Promise<boolean> {
   try {
     const file = await loadCredentialFile(source, files)
-    resolveConfig({ ...source, ...(file && { file }) })
+    resolveConfig({ ...source, ...(file && { file }) }, LOGIN_METHODS)
     return true
   } catch {
     return false
