@@ -5,15 +5,14 @@ import { type ConfigSource, type CredentialFile, type InputName, secretValues } 
 import type { ActionConfig, SharingSettings } from '../config/types.js'
 import { failStep, type Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
-import { setUpDirectUse } from '../handoff/direct-use-step.js'
-import { tokenEnvironment } from '../handoff/environment.js'
+import { handOn } from '../handoff/hand-on.js'
 import { KeystoneError } from '../errors.js'
 import { nodeFiles } from '../runtime/files.js'
 import { remainingMs, type Keystone, type Token } from '../keystone/client.js'
-import { exportToken, setOutputs } from '../handoff/outputs.js'
 import { slotDelay, type Pacing } from '../net/pacing.js'
 import { realClock } from '../net/retry.js'
-import { sealForOutput, useSharedToken } from './shared-token-step.js'
+import { useSharedToken } from './shared-token-step.js'
+import { sealForOutput } from '../share/payload.js'
 import { forgetToken, saveToken, type SavedToken } from '../runtime/state.js'
 import { keystoneFor, retryRunFor, type StepContext } from './step-context.js'
 import { tokenSummary } from '../handoff/summary.js'
@@ -95,15 +94,13 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     checkScoped(issued, config.blankScope, config.allowUnscoped)
     checkMinValidity(issued, sharing)
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
-    setOutputs(core, issued, config)
     if (producer) {
       signal?.throwIfAborted()
       core.setOutput('shared-token', sealForOutput(issued, config, sharing, env, masked))
       // The other jobs of the run use it after this one ends: the revoker job revokes it.
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
-    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls, env))
-    if (direct) setUpDirectUse(core, issued, config, env, files)
+    handOn(core, issued, config, tls, env, files)
     core.info(issuedLine(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv && !direct) {
