@@ -170,6 +170,20 @@ describe('directUseSetup: refusals and notes', () => {
     expect(warnings).toMatch(/^the token's catalog has no public endpoints in region Nowhere \(its regions: GRA11, RegionOne, SBG5\)/m)
   })
 
+  test('catalog text reaches the log inert and bounded: escape sequences, workflow commands and thousands of regions', () => {
+    const hostile = `\u001b[2J\n::warning::forged${'x'.repeat(5000)}`
+    const regions = Array.from({ length: 3000 }, (_, i) => endpoint(`https://r${i}.example`, 'public', `${hostile}-${i}`))
+    const setup = directUseSetup(input({ region: 'Nowhere', tokenBody: tokenBody([{ type: hostile, endpoints: regions }]) }))
+    for (const line of [...setup.warnings, ...setup.notes]) {
+      // eslint-disable-next-line no-control-regex
+      expect(line).not.toMatch(/[\u0000-\u001f]|^::|\n::/)
+      expect(line.length).toBeLessThan(2000)
+    }
+    expect(setup.warnings.join('\n')).toMatch(/and 2980 more\)/)
+    const notes = directUseSetup(input({ tokenBody: tokenBody([{ type: hostile, endpoints: [endpoint('https://a.example')] }]) })).notes
+    expect(notes[0]!.length).toBeLessThan(400)
+  })
+
   test('warns about an empty catalog', () => {
     expect(directUseSetup(input({ tokenBody: tokenBody([]) })).warnings[0]).toMatch(/^the token's catalog is empty/)
   })

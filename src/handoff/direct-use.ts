@@ -1,4 +1,5 @@
 import * as path from 'node:path'
+import { oneLine } from '../errors.js'
 import { isObject, type Json } from '../json.js'
 import { catalogEndpoints, catalogRegions, normalizeInterface, parseCatalog, type SelectedEndpoint } from '../keystone/catalog.js'
 import { renderKeyringShim, SHIM_MARKER, tokenStateFileName } from './keyring-shim.js'
@@ -155,19 +156,19 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   }
 
   const endpoints = catalogEndpoints(token.catalog, { region: input.region, interface: input.interface })
-  const wanted = `${normalizeInterface(input.interface)} endpoints${input.region?.trim() ? ` in region ${input.region.trim()}` : ''}`
+  const wanted = `${oneLine(normalizeInterface(input.interface), 40)} endpoints${input.region?.trim() ? ` in region ${oneLine(input.region, 100)}` : ''}`
   if (token.catalog.length === 0) {
     warnings.push("the token's catalog is empty: Keystone lists no service this token may use, so service commands will fail.")
   } else if (endpoints.length === 0) {
     const regions = catalogRegions(parseCatalog(token.catalog) ?? [])
     warnings.push(
-      `the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${regions.join(', ')})` : ''}: service commands will fail; check region and interface.`
+      `the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${listed(regions)})` : ''}: service commands will fail; check region and interface.`
     )
   } else {
-    notes.push(`openstack and openstacksdk use the token as it is, with its catalog (${wanted}): ${endpoints.map(e => e.type).join(', ')}.`)
+    notes.push(`openstack and openstacksdk use the token as it is, with its catalog (${wanted}): ${listed(endpoints.map(e => e.type))}.`)
     const identity = endpoints.find(e => e.type === 'identity')
     if (identity && versionless(identity.url) !== versionless(input.authUrl)) {
-      notes.push(`Identity commands go to the catalog's identity endpoint ${identity.url}, not to ${input.authUrl}.`)
+      notes.push(`Identity commands go to the catalog's identity endpoint ${oneLine(identity.url, 200)}, not to ${input.authUrl}.`)
     }
   }
   if (text(env.PYTHONPATH)) notes.push(`PYTHONPATH keeps the job's entries after the shim directory ${pythonDir}.`)
@@ -177,6 +178,14 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
 
   return { env: exported, files, endpoints, warnings, notes }
 }
+
+/** At most LISTED names from Keystone's catalog, each one inert and bounded, and how many more there are. */
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED).map(name => oneLine(name, 60))
+  return names.length > LISTED ? `${shown.join(', ')} and ${names.length - LISTED} more` : shown.join(', ')
+}
+
+const LISTED = 20
 
 /** A Keystone URL without its trailing slash and /v3, for comparing catalog and auth-url. */
 function versionless(url: string): string {
