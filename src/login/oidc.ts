@@ -46,7 +46,14 @@ export interface OidcSettings {
 export const ID_TOKEN_PERMISSIONS_YAML = 'permissions:\n  id-token: write\n  contents: read'
 
 export type { RefusalExplainer } from '../keystone/client.js'
-export { DEFAULT_PROTOCOL, describeRequestedScope, federationAuthUrl, rescopeBody, requireExplicitScope, type FederatingKeystone } from './federation.js'
+export {
+  DEFAULT_PROTOCOL,
+  describeRequestedScope,
+  federationAuthUrl,
+  rescopeBody,
+  requireExplicitScope,
+  type FederatingKeystone
+} from './federation.js'
 
 /**
  * getIDToken's failure as the user must read it. Without `permissions: id-token: write` the runner
@@ -142,8 +149,7 @@ function keylessWords(settings: OidcSettings, claims: IdTokenClaims | undefined)
     token: `the GitHub ID token (${describeIdToken(claims)})`,
     tokenName: 'the GitHub ID token',
     mappedWho: 'this workflow',
-    untrusted:
-      "Ask the cloud operator whether it trusts GitHub's issuer (https://token.actions.githubusercontent.com, JWKS at /.well-known/jwks).",
+    untrusted: "Ask the cloud operator whether it trusts GitHub's issuer (https://token.actions.githubusercontent.com, JWKS at /.well-known/jwks).",
     mapping:
       'Ask the cloud operator to admit this repository (by repository_id and repository_owner_id) and this ref or environment (sub); a job with an environment, a pull request or another branch has another sub.',
     rules: `typically because its audience or issuer is not the one required. Set the audience input to the value the cloud operator requires${settings.audience === undefined ? ' (without it GitHub uses https://github.com/<owner>)' : ''}.`,
