@@ -216,7 +216,12 @@ describe('configuration errors name the input and the variable', () => {
       {},
       /no password is set/
     ],
-    ['unknown auth-method', { ...user, 'auth-method': 'token' }, {}, /`auth-method` is "token": use password, application-credential or oidc/],
+    [
+      'unknown auth-method',
+      { ...user, 'auth-method': 'token' },
+      {},
+      /`auth-method` is "token": use password, application-credential, oidc-client or oidc/
+    ],
     ['project and domain scope', { ...user, 'project-id': 'p', 'domain-name': 'd' }, {}, /Two scopes.*input `project-id` and input `domain-name`/],
     ['system and project scope', { ...user, 'project-id': 'p', 'system-scope': 'all' }, {}, /Two scopes/],
     [
