@@ -11,7 +11,7 @@ const AUTH = 'https://keystone.example.com:5000/v3'
 
 /** The POST /v3/auth/tokens body of a password or application-credential login. */
 function requestBody({ credentials, scope }: ActionConfig): unknown {
-  if (credentials.method === 'oidc') throw new Error('a keyless login sends no credentials body')
+  if (credentials.method === 'oidc' || credentials.method === 'oidc-client') throw new Error('a federated login sends no credentials body')
   const identity = credentials.method === 'password' ? passwordIdentity(credentials) : applicationCredentialIdentity(credentials)
   return loginBody(identity, scope)
 }
