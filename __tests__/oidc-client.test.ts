@@ -435,3 +435,28 @@ test('resolveConfig: a plain serializable credentials object, with keystoneauth 
   expect(JSON.parse(JSON.stringify(config.credentials))).toEqual(config.credentials)
   expect(config.tokenUse).toBe('exchange')
 })
+
+describe('which method the configuration means', () => {
+  const BASE = { OS_AUTH_URL: AUTH_URL, OS_PROJECT_ID: PROJ2.id, OS_IDENTITY_PROVIDER: 'ovhcloud-emea', OS_DISCOVERY_ENDPOINT: DISCOVERY }
+
+  test('a client id with an identity provider is the client (before keyless login), and asks for its secret', () => {
+    expect(() => resolveConfig(source({}, { ...BASE, OS_CLIENT_ID: CLIENT_ID }))).toThrow(/auth-method is oidc-client but no client secret is set/)
+  })
+
+  test('an identity provider alone is still keyless login', () => {
+    expect(resolveConfig(source({}, BASE)).credentials.method).toBe('oidc')
+  })
+
+  test('a client secret and a password: a contradiction, named', () => {
+    expect(() =>
+      resolveConfig(source({}, { ...BASE, OS_CLIENT_ID: CLIENT_ID, OS_CLIENT_SECRET: CLIENT_SECRET, OS_USERNAME: 'u', OS_PASSWORD: 'p' }))
+    ).toThrow(/Both a password \(OS_PASSWORD\) and an OIDC client secret \(OS_CLIENT_SECRET\) are set: choose one with the `auth-method` input/)
+  })
+
+  test('auth-method oidc-client over an OS_AUTH_TYPE that says password', () => {
+    const config = resolveConfig(
+      source({ 'auth-method': 'oidc-client' }, { ...BASE, OS_AUTH_TYPE: 'password', OS_CLIENT_ID: CLIENT_ID, OS_CLIENT_SECRET: CLIENT_SECRET })
+    )
+    expect(config.credentials.method).toBe('oidc-client')
+  })
+})

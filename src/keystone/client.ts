@@ -91,12 +91,12 @@ export class Keystone {
   ) {}
 
   /**
-   * How this client reaches the cloud: the deadline of one request, the TLS trust, the retry
-   * policy. A login that also asks another party (an OIDC provider) uses the same.
+   * How this client reaches the cloud: the deadline of one request and the TLS trust. A login that
+   * also asks another party (an OIDC provider) uses the same.
    */
-  get connection(): Pick<KeystoneOptions, 'timeoutMs' | 'ca' | 'insecure' | 'retry'> {
-    const { timeoutMs, ca, insecure, retry } = this.options
-    return { timeoutMs, ...(ca !== undefined && { ca }), ...(insecure && { insecure }), ...(retry && { retry }) }
+  get connection(): Pick<KeystoneOptions, 'timeoutMs' | 'ca' | 'insecure'> {
+    const { timeoutMs, ca, insecure } = this.options
+    return { timeoutMs, ...(ca !== undefined && { ca }), ...(insecure && { insecure }) }
   }
 
   /** Logs in. `catalog: false` asks Keystone to leave the service catalog out of the answer. */
