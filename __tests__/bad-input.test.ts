@@ -156,7 +156,10 @@ const CASES: Record<string, Case> = {
   'OS_AUTH_URL with ftp:// in an OpenRC': { env: { ...OPENRC, OS_AUTH_URL: `ftp://${HOSTPORT}/v3` }, error: /OS_AUTH_URL must start with https/ },
 
   // ── credentials that do not add up ──────────────────────────────────────────────────────────
-  'unknown auth-method': { inputs: { ...BASE, 'auth-method': 'v3token' }, error: /auth-method.*use password, application-credential or oidc/ },
+  'unknown auth-method': {
+    inputs: { ...BASE, 'auth-method': 'v3token' },
+    error: /auth-method.*use password, application-credential, oidc-client or oidc/
+  },
   'auth-method oidc': { inputs: { ...BASE, 'auth-method': 'oidc' }, error: /auth-method/ },
   'auth-method application-credential with only a password': {
     inputs: { ...BASE, 'auth-method': 'application-credential' },

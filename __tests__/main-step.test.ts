@@ -87,6 +87,15 @@ describe('a password login from the job env (bare uses:)', () => {
       // OS_PASSCODE is not there: the job has none, and openstacksdk chokes on an empty one
       OS_TENANT_ID: '',
       OS_TENANT_NAME: '',
+      // an OIDC login's settings, the client secret among them
+      OS_CLIENT_ID: '',
+      OS_CLIENT_SECRET: '',
+      OS_IDENTITY_PROVIDER: '',
+      OS_PROTOCOL: '',
+      OS_DISCOVERY_ENDPOINT: '',
+      OS_ACCESS_TOKEN_ENDPOINT: '',
+      OS_ACCESS_TOKEN_TYPE: '',
+      OS_OPENID_SCOPE: '',
       OS_CLOUD: '',
       OS_PROJECT_DOMAIN_NAME: '',
       OS_DOMAIN_ID: '',

@@ -335,7 +335,8 @@ function configOrUserError(inputs: Partial<Record<InputName, string>>, env: Reco
   const { credentials } = config
   // A keyless login carries no secret at all (only an identity provider was generated).
   if (credentials.method === 'oidc') return
-  const secret = credentials.method === 'password' ? credentials.password : credentials.secret
+  const secret =
+    credentials.method === 'password' ? credentials.password : credentials.method === 'oidc-client' ? credentials.clientSecret : credentials.secret
   expect(secret).toContain(MARKER)
 }
 

@@ -15,6 +15,22 @@ export type Credentials =
   | { method: 'application-credential'; name: string; user: UserRef; secret: string }
   /** Keyless: the workflow's GitHub ID token, traded at Keystone's federation endpoint. */
   | { method: 'oidc'; identityProvider: string; protocol: string; audience: string }
+  /** An OIDC client's id and secret, for a token from its provider, traded at Keystone's federation endpoint. */
+  | {
+      method: 'oidc-client'
+      clientId: string
+      clientSecret: string
+      identityProvider: string
+      protocol: string
+      /** At least one of the two: the token endpoint is the discovery document's unless given. */
+      discoveryEndpoint?: string
+      accessTokenEndpoint?: string
+      /** Which field of the provider's answer Keystone's federation expects. */
+      accessTokenType: 'access_token' | 'id_token'
+      openidScope: string
+      /** `allow-insecure-http`: a token endpoint on another host over plain http is accepted. */
+      allowInsecureHttp: boolean
+    }
 
 export type AuthMethod = Credentials['method']
 

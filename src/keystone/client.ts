@@ -90,6 +90,15 @@ export class Keystone {
     private readonly options: KeystoneOptions
   ) {}
 
+  /**
+   * How this client reaches the cloud: the deadline of one request and the TLS trust. A login that
+   * also asks another party (an OIDC provider) uses the same.
+   */
+  get connection(): Pick<KeystoneOptions, 'timeoutMs' | 'ca' | 'insecure'> {
+    const { timeoutMs, ca, insecure } = this.options
+    return { timeoutMs, ...(ca !== undefined && { ca }), ...(insecure && { insecure }) }
+  }
+
   /** Logs in. `catalog: false` asks Keystone to leave the service catalog out of the answer. */
   issue(body: object, { catalog }: { catalog: boolean }): Promise<Token> {
     return this.retrying(() => this.issueOnce(body, catalog))
@@ -165,18 +174,19 @@ export class Keystone {
   }
 
   /**
-   * Keyless login: trades a GitHub ID token (a JWT) for an unscoped Keystone token at the
-   * federation endpoint. `explain` names who refused (mod_auth_openidc, Apache, the mapping).
+   * A federated login: trades a bearer token (a GitHub ID token, an OIDC provider's token) for an
+   * unscoped Keystone token at the federation endpoint. `explain` names who refused
+   * (mod_auth_openidc, Apache, the mapping); `purpose` names the exchange in a network failure.
    */
-  federatedLogin(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
-    return this.retrying(() => this.federatedLoginOnce(url, idToken, explain))
+  federatedLogin(url: string, bearer: string, explain?: RefusalExplainer, purpose = 'exchange the GitHub ID token'): Promise<Token> {
+    return this.retrying(() => this.federatedLoginOnce(url, bearer, explain, purpose))
   }
 
-  private async federatedLoginOnce(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
-    const response = await this.login('exchange the GitHub ID token', {
+  private async federatedLoginOnce(url: string, bearer: string, explain: RefusalExplainer | undefined, purpose: string): Promise<Token> {
+    const response = await this.login(purpose, {
       method: 'POST',
       url,
-      headers: { Authorization: `Bearer ${idToken}`, Accept: 'application/json' }
+      headers: { Authorization: `Bearer ${bearer}`, Accept: 'application/json' }
     })
     if (response.status !== 201 && response.status !== 200) throw explain?.(response, url) ?? issueFailure(response, url)
     return this.issuedToken(response, url)

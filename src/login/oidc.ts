@@ -1,10 +1,18 @@
-import { scopeRequest } from './auth-request.js'
+import {
+  DEFAULT_PROTOCOL,
+  federate,
+  federationAuthUrl,
+  federationRefusalIn,
+  jwtPayload,
+  requireExplicitScope,
+  type FederatingKeystone,
+  type FederationWords
+} from './federation.js'
 import type { LoginMethod } from './method.js'
 import type { Credentials, Scope } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
-import { KeystoneError, oneLine, UserError } from '../errors.js'
-import type { HttpResponse } from '../net/http.js'
-import { keystoneSaid, type RefusalExplainer, type Revocation, type Token } from '../keystone/client.js'
+import { oneLine, UserError } from '../errors.js'
+import type { RefusalExplainer, Token } from '../keystone/client.js'
 import { backoffDelay, budgetFor, type RetryRun } from '../net/retry.js'
 import { formatSeconds, formatTime } from '../time.js'
 
@@ -16,8 +24,8 @@ import { formatSeconds, formatTime } from '../time.js'
  * for. The unscoped token is revoked at once; the scoped one lives and dies like a password login's.
  * No secret is stored anywhere: what the job may do is decided by the cloud's mapping.
  *
- * The HTTP exchange itself belongs to the Keystone client (same deadline, retries, token checks and
- * parsing as a password login); this module says what a refusal means in the user's terms.
+ * The federation half is shared with other logins that bring a bearer token (federation.ts); this
+ * module gets the token from GitHub and says what a refusal means in a workflow's terms.
  */
 
 /** What `auth-method: oidc` needs, as the configuration resolves it. */
@@ -34,69 +42,18 @@ export interface OidcSettings {
   audience?: string
 }
 
-export const DEFAULT_PROTOCOL = 'openid'
-
 /** The permission block a workflow needs for getIDToken, as the user should paste it. */
 export const ID_TOKEN_PERMISSIONS_YAML = 'permissions:\n  id-token: write\n  contents: read'
 
 export type { RefusalExplainer } from '../keystone/client.js'
-
-/** The part of the Keystone client (src/keystone/client.ts) keyless login uses. */
-export interface FederatingKeystone {
-  readonly authUrl: string
-  federatedLogin(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token>
-  issue(body: object, options: { catalog: boolean }): Promise<Token>
-  revoke(token: string): Promise<Revocation>
-}
-
-/** `{auth-url}/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`; authUrl ends in /v3. */
-export function federationAuthUrl(authUrl: string, identityProvider: string, protocol: string = DEFAULT_PROTOCOL): string {
-  for (const [input, value] of [
-    ['identity-provider', identityProvider],
-    ['protocol', protocol]
-  ] as const) {
-    // Keystone ids are at most 64 characters; a slash or a space would never name one.
-    if (!/^[^\s/]{1,64}$/.test(value)) {
-      throw new UserError(
-        `${input} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 79)}…` : value)} is not a Keystone ${input === 'protocol' ? 'federation protocol' : 'identity provider'} id: 1 to 64 characters, no spaces or slashes.`
-      )
-    }
-  }
-  return `${authUrl.replace(/\/+$/, '')}/OS-FEDERATION/identity_providers/${encodeURIComponent(identityProvider)}/protocols/${encodeURIComponent(protocol)}/auth`
-}
-
-/**
- * The body that rescopes the unscoped federated token (token method). A federated user has no
- * default project, so keyless login needs an explicit scope: `default` is refused up front.
- */
-export function rescopeBody(unscopedToken: string, scope: Scope): object {
-  requireExplicitScope(scope)
-  return { auth: { identity: { methods: ['token'], token: { id: unscopedToken } }, scope: scopeRequest(scope) } }
-}
-
-/** Refuses the one scope keyless login cannot use, before anything is asked of GitHub or Keystone. */
-export function requireExplicitScope(scope: Scope): void {
-  if (scope.kind === 'default') {
-    throw new UserError(
-      'auth-method oidc needs a scope: a federated user has no default project. Set project-id (or project-name with project-domain-name or project-domain-id), or domain-id / domain-name, or system-scope: all.'
-    )
-  }
-}
-
-/** The scope asked for, as people read it. */
-export function describeRequestedScope(scope: Scope): string {
-  const ref = (value: { id: string } | { name: string }): string => ('id' in value ? value.id : value.name)
-  switch (scope.kind) {
-    case 'project':
-      return `project ${oneLine(ref(scope.project), 100)}${'domain' in scope.project ? ` in domain ${oneLine(ref(scope.project.domain), 100)}` : ''}`
-    case 'domain':
-      return `domain ${oneLine(ref(scope.domain), 100)}`
-    case 'system':
-      return 'the system scope'
-    case 'default':
-      return 'no scope'
-  }
-}
+export {
+  DEFAULT_PROTOCOL,
+  describeRequestedScope,
+  federationAuthUrl,
+  rescopeBody,
+  requireExplicitScope,
+  type FederatingKeystone
+} from './federation.js'
 
 /**
  * getIDToken's failure as the user must read it. Without `permissions: id-token: write` the runner
@@ -158,16 +115,8 @@ const STRING_CLAIMS = [
  * ref and audience the cloud refused. Undefined when it is not a readable JWT.
  */
 export function idTokenClaims(jwt: string): IdTokenClaims | undefined {
-  const parts = jwt.split('.')
-  if (parts.length !== 3 || jwt.length > 16_384) return undefined
-  let payload: unknown
-  try {
-    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'))
-  } catch {
-    return undefined
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined
-  const raw = payload as Record<string, unknown>
+  const raw = jwtPayload(jwt)
+  if (!raw) return undefined
   const claims: IdTokenClaims = {}
   for (const name of STRING_CLAIMS) {
     const value = raw[name]
@@ -193,83 +142,24 @@ export function describeIdToken(claims: IdTokenClaims | undefined): string {
   return parts.join(', ')
 }
 
-function header(response: HttpResponse, name: string): string {
-  const value = response.headers[name]
-  return (Array.isArray(value) ? value[0] : value) ?? ''
+/** How keyless login names the GitHub ID token, and what a workflow's owner checks when it is refused. */
+function keylessWords(settings: OidcSettings, claims: IdTokenClaims | undefined): FederationWords {
+  return {
+    method: 'oidc',
+    token: `the GitHub ID token (${describeIdToken(claims)})`,
+    tokenName: 'the GitHub ID token',
+    mappedWho: 'this workflow',
+    untrusted: "Ask the cloud operator whether it trusts GitHub's issuer (https://token.actions.githubusercontent.com, JWKS at /.well-known/jwks).",
+    mapping:
+      'Ask the cloud operator to admit this repository (by repository_id and repository_owner_id) and this ref or environment (sub); a job with an environment, a pull request or another branch has another sub.',
+    rules: `typically because its audience or issuer is not the one required. Set the audience input to the value the cloud operator requires${settings.audience === undefined ? ' (without it GitHub uses https://github.com/<owner>)' : ''}.`,
+    purpose: 'exchange the GitHub ID token'
+  }
 }
 
-/**
- * What a refusal of the federation auth URL means. Three different parts of the cloud answer
- * there, and each refusal looks different (as observed with Apache mod_auth_openidc 2.4.12 and
- * Keystone 22):
- * - the token validator (mod_auth_openidc): 401 with `WWW-Authenticate: Bearer error="invalid_token"`
- *   (signature, unknown key, expired), or `error="invalid_request"` (no bearer token arrived);
- * - the web server's authorization rules (`Require claim aud:…`/`iss:…`): 401, an HTML page, no
- *   Bearer challenge;
- * - Keystone: 401 JSON when the mapping admits nobody for these claims (wrong repository, ref,
- *   environment…) or the protocol is not an enabled auth method; 403 when the issuer is not a
- *   remote id of the identity provider; 404 when the identity provider or protocol does not exist.
- * Anything else (429, 5xx, redirects…) is left to the Keystone client's generic sentences.
- */
+/** What a refusal of the federation auth URL means for a GitHub ID token (federation.ts). */
 export function federationRefusal(settings: OidcSettings, claims: IdTokenClaims | undefined): RefusalExplainer {
-  return (response, url) => {
-    const status = response.status
-    if (status !== 401 && status !== 403 && status !== 404) return undefined
-    const said = keystoneSaid(response)
-    const challenge = header(response, 'www-authenticate')
-    const failure = {
-      status,
-      retryAfter: header(response, 'retry-after') || undefined,
-      brief: `The cloud answered HTTP ${status}${said ? ` "${said}"` : ''}`
-    }
-    const token = `the GitHub ID token (${describeIdToken(claims)})`
-    const at = `The cloud answered HTTP ${status} at ${url}`
-    const idp = `identity provider ${settings.identityProvider}`
-
-    if (status === 401 && /^Bearer\b/i.test(challenge)) {
-      const error = /\berror="([^"]*)"/.exec(challenge)?.[1]
-      const description = /\berror_description="([^"]*)"/.exec(challenge)?.[1]
-      const detail = `(WWW-Authenticate: Bearer error="${oneLine(error ?? '', 60)}"${description ? `, "${oneLine(description, 120)}"` : ''})`
-      if (error === 'invalid_request') {
-        return new KeystoneError(
-          `${at} ${detail}: no bearer token reached the cloud's token validator; a proxy between the runner and Keystone may drop the Authorization header.`,
-          failure
-        )
-      }
-      return new KeystoneError(
-        `${at} ${detail}: the cloud's token validator refused ${token}: it is expired, or not signed by a key of an issuer the cloud trusts. Ask the cloud operator whether it trusts GitHub's issuer (https://token.actions.githubusercontent.com, JWKS at /.well-known/jwks).`,
-        failure
-      )
-    }
-    if (status === 401 && said === 'Attempted to authenticate with an unsupported method.') {
-      return new KeystoneError(
-        `${at}, saying "${said}": protocol ${settings.protocol} is not an auth method this Keystone accepts; check the protocol input (usually openid) with the cloud operator.`,
-        failure
-      )
-    }
-    if (status === 401 && (said !== undefined || /^Keystone\b/i.test(challenge))) {
-      return new KeystoneError(
-        `${at}${said ? `, saying "${said}"` : ''}: Keystone's mapping for ${idp} (protocol ${settings.protocol}) admits no user for ${token}. Ask the cloud operator to admit this repository (by repository_id and repository_owner_id) and this ref or environment (sub); a job with an environment, a pull request or another branch has another sub.`,
-        failure
-      )
-    }
-    if (status === 401) {
-      return new KeystoneError(
-        `${at}: the cloud's authorization rules refused ${token}, typically because its audience or issuer is not the one required. Set the audience input to the value the cloud operator requires${settings.audience === undefined ? ' (without it GitHub uses https://github.com/<owner>)' : ''}.`,
-        failure
-      )
-    }
-    if (status === 403) {
-      return new KeystoneError(
-        `${at}${said ? `, saying "${said}"` : ''}: Keystone refused ${token} for ${idp}; typically its issuer is not a remote id of that identity provider. Check identity-provider with the cloud operator.`,
-        failure
-      )
-    }
-    return new KeystoneError(
-      `${at}${said ? `, saying "${said}"` : ''}: ${idp} or its protocol ${settings.protocol} does not exist at this auth-url; check identity-provider, protocol and auth-url.`,
-      failure
-    )
-  }
+  return federationRefusalIn(settings, keylessWords(settings, claims))
 }
 
 /** Exchanges the GitHub ID token for Keystone's unscoped federated token. */
@@ -312,18 +202,7 @@ export async function keylessLogin(
   const claims = idTokenClaims(idToken)
   core.info(`Got a GitHub ID token: ${describeIdToken(claims)}.`)
 
-  const unscoped = await exchangeIdToken(keystone, settings, idToken)
-  core.setSecret(unscoped.value)
-  core.debug(`Identity provider ${settings.identityProvider} admitted the ID token as federated user ${unscoped.user.name ?? unscoped.user.id}.`)
-  try {
-    const scoped = await keystone.issue(rescopeBody(unscoped.value, scope), { catalog: options.catalog }).catch((error: unknown) => {
-      throw rescopeError(error, unscoped, scope)
-    })
-    core.setSecret(scoped.value)
-    return scoped
-  } finally {
-    await revokeUnscoped(deps, unscoped.value)
-  }
+  return federate({ core, keystone }, settings, idToken, scope, keylessWords(settings, claims), { catalog: options.catalog })
 }
 
 /**
@@ -385,30 +264,6 @@ function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Promise<T
     )
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
-}
-
-function rescopeError(error: unknown, unscoped: Token, scope: Scope): unknown {
-  if (!(error instanceof KeystoneError) || error.status !== 401) return error
-  return new KeystoneError(
-    `Keystone accepted the GitHub ID token (federated user ${oneLine(unscoped.user.name ?? unscoped.user.id, 200)}) but refused a token scoped to ${describeRequestedScope(scope)} (${error.brief}): the groups its mapping gives this workflow have no role there. Ask the cloud operator for a role, or choose the project they have one on.`,
-    {
-      status: error.status,
-      ...(error.network && { network: error.network }),
-      ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }),
-      ...(error.retryAfterHeader !== undefined && { retryAfterHeader: error.retryAfterHeader }),
-      brief: error.brief
-    }
-  )
-}
-
-/** The unscoped token is of no use to the job: revoked at once. A failure only warns (it expires anyway). */
-async function revokeUnscoped({ core, keystone }: KeylessLoginDeps, token: string): Promise<void> {
-  try {
-    await keystone.revoke(token)
-    core.debug('Revoked the unscoped federated token.')
-  } catch (error) {
-    core.warning(`Could not revoke the unscoped federated token (${(error as Error).message}); it expires on its own.`)
-  }
 }
 
 type OidcCredentials = Extract<Credentials, { method: 'oidc' }>

@@ -3,7 +3,7 @@ import type { Scope } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
 import type { Keystone, Token } from '../keystone/client.js'
 import type { LoginContext } from './method.js'
-import { describeRequestedScope } from './oidc.js'
+import { describeRequestedScope } from './federation.js'
 
 /**
  * Keystone answers 401 alike to a wrong password, an unknown user or user domain, an unknown

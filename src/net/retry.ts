@@ -183,6 +183,7 @@ export function budgetFor(kind: FailureKind, policy: RetryPolicy): { input: 'max
 
 /** What to check while a retry waits: a refused connection is more often a typo than an outage. */
 export function retryHint(failure: KeystoneError): string {
+  if (failure.hint !== undefined) return failure.hint
   if (failure.status === 429) return 'Keystone is rate-limiting logins'
   if (failure.status === 502 || failure.status === 504)
     return 'a proxy in front of Keystone got no answer from it: check auth-url, or wait out a restart'
