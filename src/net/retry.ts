@@ -204,6 +204,40 @@ export function retryHint(failure: KeystoneError): string {
   }
 }
 
+/** What the retry loop needs to know of a failure that a later attempt may fix. */
+export interface RetryableFailure {
+  kind: FailureKind
+  /** A few words for the retry's log line: `Keystone answered HTTP 429`, `connection refused`. */
+  brief: string
+  /** What to check while the retry waits; none when the brief says it all. */
+  hint?: string
+  /** The server's own hint (Retry-After or another limiter's header), as sent, and its header. */
+  retryAfter?: string
+  retryAfterHeader?: string
+  /** The error to throw once the budget is spent; `spent` says how (`Gave up after 3 attempts over 30 s (outage-wait 30 s)`). */
+  gaveUp(spent: string, budget: 'max-wait' | 'outage-wait'): Error
+}
+
+/** Whether an error may be retried, and in which words: every request of the action goes through one loop with one of these. */
+export type FailureClassifier = (error: unknown) => RetryableFailure | undefined
+
+/** Keystone's failures, and those of the other parties a login asks (an OIDC provider) when told as a KeystoneError. */
+export const keystoneFailures: FailureClassifier = error => {
+  if (!isRetryable(error)) return undefined
+  const failure = error as KeystoneError
+  return {
+    kind: failureKind(failure),
+    brief: failure.brief,
+    hint: retryHint(failure),
+    ...(failure.retryAfter !== undefined && { retryAfter: failure.retryAfter }),
+    ...(failure.retryAfterHeader !== undefined && { retryAfterHeader: failure.retryAfterHeader }),
+    gaveUp: (spent, budget) => {
+      const other = budget === 'outage-wait' ? '; a rate limit (429) gets max-wait' : ''
+      return new KeystoneError(`${spent.replace(/\)$/, `${other})`)}. Last answer: ${failure.message}`, failure)
+    }
+  }
+}
+
 export interface RetryRun {
   policy: RetryPolicy
   clock: RetryClock
@@ -220,7 +254,11 @@ export interface RetryRun {
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or the budget of its failure's kind is spent. */
-export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log, signal, onCancel = 'stop' }: RetryRun): Promise<T> {
+export async function withRetries<T>(
+  attempt: () => Promise<T>,
+  { policy, clock, log, signal, onCancel = 'stop' }: RetryRun,
+  classify: FailureClassifier = keystoneFailures
+): Promise<T> {
   const started = clock.now()
   // When the current run of outage failures began; a rate limit in between ends the run.
   let outageSince: number | undefined
@@ -236,10 +274,10 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
     try {
       return await attempt()
     } catch (error) {
-      if (!isRetryable(error) || last) throw error
+      const failure = classify(error)
+      if (!failure || last) throw error
       if (cancelled()) continue
-      const failure = error as KeystoneError
-      const kind = failureKind(failure)
+      const kind = failure.kind
       outageSince = kind === 'outage' ? (outageSince ?? attemptStarted) : undefined
       const budget = budgetFor(kind, policy)
       const elapsed = clock.now() - started
@@ -258,15 +296,15 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       if (left <= 0 || wait > left) {
         const why =
           asked !== undefined && left > 0 ? `; the next attempt, after ${hintHeader}: ${failure.retryAfter?.trim()}, would start past it` : ''
-        const other = budget.input === 'outage-wait' ? '; a rate limit (429) gets max-wait' : ''
-        throw new KeystoneError(
-          `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (${budget.input} ${formatSeconds(budget.ms)}${why}${other}). Last answer: ${failure.message}`,
-          failure
+        throw failure.gaveUp(
+          `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (${budget.input} ${formatSeconds(budget.ms)}${why})`,
+          budget.input
         )
       }
       const why = asked !== undefined ? `, ${hintHeader} ${formatSeconds(asked)} plus jitter` : ''
+      const check = failure.hint === undefined ? '' : `: ${failure.hint}`
       log(
-        `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)}): ${retryHint(failure)}.`
+        `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)})${check}.`
       )
       try {
         await clock.sleep(wait, signal)
