@@ -3,7 +3,7 @@ import type { Core } from '../runtime/core.js'
 import { directUseSetup, DirectUseError } from './direct-use.js'
 import { UserError } from '../errors.js'
 import type { StepFiles } from '../runtime/files.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import { exportToken } from './outputs.js'
 
 /**

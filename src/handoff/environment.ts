@@ -1,6 +1,6 @@
 import type { ActionConfig } from '../config/types.js'
 import { storageUrl } from '../keystone/catalog.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 
 /**
  * What later steps see: the variables that make the `openstack` CLI, openstacksdk, Ansible and

@@ -1,5 +1,5 @@
 import type { ActionConfig } from '../config/types.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import type { PreparedTls } from '../net/tls.js'
 import type { Core } from '../runtime/core.js'
 import type { StepFiles } from '../runtime/files.js'

@@ -1,6 +1,6 @@
 import type { ActionConfig } from '../config/types.js'
 import type { SummaryWriter } from '../runtime/core.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import { formatTime } from '../time.js'
 import { describeScope, displayName } from '../keystone/token-checks.js'
 

@@ -1,6 +1,7 @@
 import type { CredentialResolver, ResolveContext } from '../config/login-choice.js'
 import type { Credentials, Scope } from '../config/types.js'
-import type { Keystone, Token } from '../keystone/client.js'
+import type { Keystone } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import type { RetryRun } from '../net/retry.js'
 import type { Core } from '../runtime/core.js'
 

@@ -1,4 +1,5 @@
-import { DEFAULT_PROTOCOL, federate, federationAuthUrl, jwtPayload, requireExplicitScope, type FederationWords } from './federation.js'
+import { DEFAULT_PROTOCOL, federate, federationAuthUrl, jwtPayload, requireExplicitScope } from './federation.js'
+import { type FederationWords } from '../keystone/answers.js'
 import type { LoginContext, LoginMethod } from './method.js'
 import { isLoopback } from '../config/auth-url.js'
 import { resolveBoolean, type Sourced } from '../config/reader.js'

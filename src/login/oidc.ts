@@ -1,18 +1,12 @@
-import {
-  DEFAULT_PROTOCOL,
-  federate,
-  federationAuthUrl,
-  federationRefusalIn,
-  requireExplicitScope,
-  type FederatingKeystone,
-  type FederationWords
-} from './federation.js'
+import { DEFAULT_PROTOCOL, federate, federationAuthUrl, requireExplicitScope, type FederatingKeystone } from './federation.js'
+import { federationRefusalIn, type FederationWords } from '../keystone/answers.js'
 import type { LoginMethod } from './method.js'
 import type { Credentials, Scope } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
 import { describeIdToken, getIdToken, idTokenClaims, type IdTokenClaims } from './github-id-token.js'
 import { UserError } from '../errors.js'
-import type { RefusalExplainer, Token } from '../keystone/client.js'
+import type { RefusalExplainer } from '../keystone/answers.js'
+import type { Token } from '../keystone/token.js'
 import type { RetryRun } from '../net/retry.js'
 
 /**

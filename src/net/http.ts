@@ -144,3 +144,12 @@ export function classify(error: unknown, timedOut: boolean, timeoutMs: number): 
   }
   return new NetworkError('other', detail, code || undefined)
 }
+
+/** A header of an answer; the first, when it came more than once. */
+export function headerValue(response: HttpResponse, name: string): string | undefined {
+  return firstHeader(response.headers[name])
+}
+
+export function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}

@@ -1,6 +1,6 @@
 import type { ActionConfig, SharingSettings } from '../config/types.js'
 import { UserError } from '../errors.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import { sealSharedToken, SharedTokenTooOld, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from './sealed-token.js'
 
 /**
