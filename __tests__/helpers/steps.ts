@@ -15,11 +15,12 @@ import { githubStep, type StepRun } from './github.js'
  * main entry does) and `runPostStep`. Every run is restored by `restoreSteps()`, which each test
  * file calls in its `afterEach`.
  *
- * Faking Keystone: a test of what the step does with one answer (a status, a body, a header) uses
- * nock, as main-step, post-step and share-step do. The loopback server of hostile-server.ts is for
- * what only a real socket shows: an answer cut or stalled mid-body, bytes Node's HTTP client must
- * survive, a redirect to another host, TLS, and cancellation at a moment in a request's life
- * (hostile-keystone, cancellation).
+ * Faking Keystone: a test of what the step does with an answer (a status, a body, a header) uses
+ * nock, as main-step, post-step, share-step and the module tests do. The loopback server of
+ * hostile-server.ts is for what only a real socket shows: an answer cut or stalled mid-body, bytes
+ * Node's HTTP client must survive, a redirect to another host, TLS, cancellation at a moment in a
+ * request's life (hostile-keystone, cancellation); and for a test that must see every request that
+ * reaches the host whatever its path, to prove there was none (bad-input, env-injection).
  */
 
 export interface StepOptions {
