@@ -19,8 +19,9 @@ import { githubStep, type StepRun } from './github.js'
  * nock, as main-step, post-step, share-step and the module tests do. The loopback server of
  * hostile-server.ts is for what only a real socket shows: an answer cut or stalled mid-body, bytes
  * Node's HTTP client must survive, a redirect to another host, TLS, cancellation at a moment in a
- * request's life (hostile-keystone, cancellation); and for a test that must see every request that
- * reaches the host whatever its path, to prove there was none (bad-input, env-injection).
+ * request's life (hostile-keystone, cancellation), the built bundles run as processes (dist); and
+ * for a test that must see every request that reaches the host whatever its path, to prove there
+ * was none (bad-input, env-injection).
  */
 
 export interface StepOptions {
