@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { parseCommandFile } from './helpers/github.js'
 import { noContent, startKeystone, type KeystoneServer } from './helpers/hostile-server.js'
 import { TOKEN } from './helpers/keystone-fixtures.js'
-import { savedState } from './helpers/steps.js'
+import { savedState, stateVariables } from './helpers/steps.js'
 
 /**
  * The committed bundles, run as the runner runs them (a node process per step, inputs in
@@ -69,7 +69,7 @@ test('dist/main issues and exports, dist/post revokes what main saved', async ()
       .every(l => l.startsWith('::add-mask::'))
   ).toBe(true)
 
-  const state = Object.fromEntries(Object.entries(main.files.state!).map(([k, v]) => [`STATE_${k}`, v]))
+  const state = stateVariables(main.files.state!)
   const post = await runBundle('post', state)
   expect(post.code).toBe(0)
   expect(post.stdout).toContain('Token revoked.')
@@ -85,11 +85,7 @@ test('dist/main fails with one ::error:: line and exit code 1', async () => {
 
 describe('dist/post cancelled by the runner (SIGINT, then SIGTERM)', () => {
   const state = (): Record<string, string> =>
-    Object.fromEntries(
-      Object.entries(
-        savedState({ token: TOKEN, authUrl: `${authUrl}/v3`, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), revoke: 'true' })
-      ).map(([name, value]) => [`STATE_${name}`, value])
-    )
+    stateVariables(savedState({ token: TOKEN, authUrl: `${authUrl}/v3`, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), revoke: 'true' }))
 
   test.each(['SIGINT', 'SIGTERM'] as const)(
     '%s while the revocation is on the wire: the step waits for Keystone, and the token is revoked',

@@ -33,7 +33,10 @@ export interface StepOptions {
   now?: () => Date
   /** Files read and written instead of the real ones (clouds.yaml, a CA). */
   files?: StepFiles
-  /** Changes the core the step gets (a file command that fails, say); the lines and files are still those of the run. */
+  /**
+   * Changes the core the step gets (a file command that fails, say, or the lazy core the entry
+   * points pass); the lines and command files are still those of the run.
+   */
   core?: (core: Core) => Core
   /** Cancels the step this long after it starts, as the runner's SIGINT would; negative: before it starts. */
   cancelAfterMs?: number
@@ -109,6 +112,11 @@ export function savedState(fields: Partial<Record<StateField, string>>): Record<
   const state: Record<string, string> = {}
   for (const [field, value] of Object.entries(fields) as [StateField, string][]) state[STATE_KEYS[field]] = value
   return state
+}
+
+/** Saved state as the runner hands it to the post step's process: one STATE_<name> variable each. */
+export function stateVariables(state: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(state).map(([name, value]) => [`STATE_${name}`, value]))
 }
 
 /** One field of the state a step saved, by field name. */
