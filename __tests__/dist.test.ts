@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
-import * as http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parseCommandFile } from './helpers/github.js'
-import { TOKEN, TOKEN_HEADERS, tokenBody } from './helpers/keystone-fixtures.js'
+import { noContent, startKeystone, type KeystoneServer } from './helpers/hostile-server.js'
+import { TOKEN } from './helpers/keystone-fixtures.js'
+import { savedState, stateVariables } from './helpers/steps.js'
 
 /**
  * The committed bundles, run as the runner runs them (a node process per step, inputs in
@@ -14,29 +14,17 @@ import { TOKEN, TOKEN_HEADERS, tokenBody } from './helpers/keystone-fixtures.js'
  */
 const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..')
 
-let server: http.Server
+// A real socket: the bundles run as processes of their own, out of nock's reach.
+let keystone: KeystoneServer
 let authUrl: string
-const requests: { method: string; url: string; subject?: string }[] = []
-const answerNow = (response: http.ServerResponse): void => void response.writeHead(204).end()
-let answerDelete: (response: http.ServerResponse) => void = answerNow
-afterEach(() => {
-  answerDelete = answerNow
-  requests.length = 0
-})
+const requests = () => keystone.requests.map(r => ({ method: r.method, url: r.url, subject: r.headers['x-subject-token'] }))
+afterEach(() => keystone.reset())
 
 beforeAll(async () => {
-  server = http.createServer((request, response) => {
-    request.resume()
-    request.on('end', () => {
-      requests.push({ method: request.method!, url: request.url!, subject: request.headers['x-subject-token'] as string | undefined })
-      if (request.method === 'POST') response.writeHead(201, TOKEN_HEADERS).end(JSON.stringify(tokenBody()))
-      else answerDelete(response)
-    })
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  authUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  keystone = await startKeystone()
+  authUrl = keystone.origin
 })
-afterAll(() => new Promise(resolve => server.close(resolve)))
+afterAll(() => keystone.close())
 
 function runBundle(
   entry: 'main' | 'post',
@@ -81,12 +69,12 @@ test('dist/main issues and exports, dist/post revokes what main saved', async ()
       .every(l => l.startsWith('::add-mask::'))
   ).toBe(true)
 
-  const state = Object.fromEntries(Object.entries(main.files.state!).map(([k, v]) => [`STATE_${k}`, v]))
+  const state = stateVariables(main.files.state!)
   const post = await runBundle('post', state)
   expect(post.code).toBe(0)
   expect(post.stdout).toContain('Token revoked.')
-  expect(requests.map(r => `${r.method} ${r.url}`)).toEqual(['POST /v3/auth/tokens', 'DELETE /v3/auth/tokens'])
-  expect(requests[1]!.subject).toBe(TOKEN)
+  expect(requests().map(r => `${r.method} ${r.url}`)).toEqual(['POST /v3/auth/tokens', 'DELETE /v3/auth/tokens'])
+  expect(requests()[1]!.subject).toBe(TOKEN)
 })
 
 test('dist/main fails with one ::error:: line and exit code 1', async () => {
@@ -96,36 +84,32 @@ test('dist/main fails with one ::error:: line and exit code 1', async () => {
 })
 
 describe('dist/post cancelled by the runner (SIGINT, then SIGTERM)', () => {
-  const state = (): Record<string, string> => ({
-    STATE_token: TOKEN,
-    'STATE_auth-url': `${authUrl}/v3`,
-    'STATE_expires-at': new Date(Date.now() + 3_600_000).toISOString(),
-    STATE_revoke: 'true'
-  })
+  const state = (): Record<string, string> =>
+    stateVariables(savedState({ token: TOKEN, authUrl: `${authUrl}/v3`, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), revoke: 'true' }))
 
   test.each(['SIGINT', 'SIGTERM'] as const)(
     '%s while the revocation is on the wire: the step waits for Keystone, and the token is revoked',
     async name => {
       let child: ReturnType<typeof spawn> | undefined
-      answerDelete = response => {
+      keystone.onDelete((_request, response) => {
         child?.kill(name)
         setTimeout(() => response.writeHead(204).end(), 300)
-      }
+      })
       const post = await runBundle('post', state(), spawned => (child = spawned))
       expect([post.code, post.signal]).toEqual([0, null])
       expect(post.stdout).toContain('Token revoked.')
-      expect(requests.map(r => `${r.method} ${r.subject}`)).toEqual([`DELETE ${TOKEN}`])
+      expect(requests().map(r => `${r.method} ${r.subject}`)).toEqual([`DELETE ${TOKEN}`])
     }
   )
 
   test('SIGINT during a back-off: no waiting out Retry-After, one last attempt at once, which revokes', async () => {
     let child: ReturnType<typeof spawn> | undefined
     let deletes = 0
-    answerDelete = response => {
-      if (++deletes > 1) return void response.writeHead(204).end()
+    keystone.onDelete((request, response) => {
+      if (++deletes > 1) return noContent(request, response)
       response.writeHead(503, { 'Retry-After': '10' }).end()
       setTimeout(() => child?.kill('SIGINT'), 200)
-    }
+    })
     const started = Date.now()
     const post = await runBundle('post', state(), spawned => (child = spawned))
     expect(Date.now() - started).toBeLessThan(15_000)
