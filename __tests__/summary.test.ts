@@ -1,7 +1,7 @@
 import { summary } from '@actions/core'
 import { tokenSummary } from '../src/handoff/summary.js'
 import type { ActionConfig } from '../src/config/types.js'
-import type { Token } from '../src/keystone/client.js'
+import type { Token } from '../src/keystone/token.js'
 import { issuedToken, PROJ2 } from './helpers/keystone-fixtures.js'
 
 /**

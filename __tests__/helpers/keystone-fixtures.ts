@@ -1,5 +1,5 @@
 import { parseCatalog } from '../../src/keystone/catalog.js'
-import type { Token } from '../../src/keystone/client.js'
+import type { Token } from '../../src/keystone/token.js'
 
 /**
  * Keystone answers shaped on the real ones captured in shared/notes/keystone-samples
