@@ -140,3 +140,10 @@ describe('nodeFiles', () => {
     }
   })
 })
+
+test('a base folder that does not exist yet is made, private', () => {
+  const missing = join(base, 'not', 'yet')
+  writeFilesUnder(missing, [{ path: join(missing, 'openstack-token', 'a'), content: 'x', mode: 0o600 }])
+  expect(readFileSync(join(missing, 'openstack-token', 'a'), 'utf8')).toBe('x')
+  expect(mode(missing)).toBe(0o700)
+})
