@@ -163,6 +163,21 @@ describe('pure parts', () => {
     expect(() => parseFileCommand('JUSTANAME\n')).toThrow(/Invalid format/)
   })
 
+  test("file commands as @actions/core writes them on Windows (CRLF): the runner takes CRLF there, and only there", () => {
+    const text = 'A=1\r\nM<<ghadelimiter_1\r\nline 1\r\nline 2\r\nghadelimiter_1\r\nP=C:\\x;D:\\y\r\n'
+    expect(parseFileCommand(text, { windows: true })).toEqual([
+      ['A', '1'],
+      ['M', 'line 1\r\nline 2'],
+      ['P', 'C:\\x;D:\\y']
+    ])
+    // Elsewhere every CR stays, in the values and in the delimiter.
+    expect(parseFileCommand(text)).toEqual([
+      ['A', '1\r'],
+      ['M', 'line 1\r\nline 2\r'],
+      ['P', 'C:\\x;D:\\y\r']
+    ])
+  })
+
   test('workflow commands: properties, escapes, unknown names', () => {
     expect(parseCommand('  ::error file=a.js,line=3,title=x%3Ay%2Cz::bad%0Athing 100%25')).toEqual({
       name: 'error',
