@@ -11,6 +11,7 @@ import { run, serverRegistry, tail } from '../lib/process.mjs'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const START_SH = join(HERE, 'start.sh')
 const STOP_SH = join(HERE, 'stop.sh')
+const REPO_DIR = join(HERE, '..', '..')
 
 // A cold start (no seed yet) takes about 9 s; a first run on a bare machine also apt-installs
 // about 290 MB, so the default leaves room for that.
@@ -34,9 +35,10 @@ const servers = serverRegistry({
 /**
  * Starts a Keystone on 127.0.0.1 with the fixtures of fixtures.sh.
  *
- * @param {{ tokenExpiration?: number, port?: number, stateDir?: string, timeoutMs?: number }} [options]
+ * @param {import('./keystone.d.mts').StartKeystoneOptions} [options]
  *   tokenExpiration: token lifetime in seconds (default 3600); port: 0 or absent picks a free one;
- *   stateDir: default a fresh temporary dir; timeoutMs: bound on start.sh (default 300 s).
+ *   stateDir: default a fresh temporary dir; timeoutMs: bound on start.sh (default 300 s);
+ *   within: where start.sh runs (default the host; e.g. the Debian 13 root).
  * @returns {Promise<import('./keystone.d.mts').KeystoneInstance>}
  */
 export async function startKeystone(options = {}) {
@@ -53,7 +55,10 @@ export async function startKeystone(options = {}) {
   env.KEYSTONE_STATE_DIR = stateDir
   if (tokenExpiration !== undefined) env.KEYSTONE_TOKEN_EXPIRATION = String(tokenExpiration)
 
-  const result = await run('bash', [START_SH, String(port)], env, timeoutMs)
+  const [command, ...args] = options.within
+    ? options.within(['bash', START_SH, String(port)], [stateDir, REPO_DIR])
+    : ['bash', START_SH, String(port)]
+  const result = await run(command, args, env, timeoutMs)
   if (result.code !== 0) {
     // start.sh may have been killed half-way, with a server already running: stop it.
     await run('bash', [STOP_SH], { ...env, KEYSTONE_STATE_DIR: stateDir }, STOP_TIMEOUT_MS).catch(() => {})
