@@ -163,7 +163,7 @@ describe('pure parts', () => {
     expect(() => parseFileCommand('JUSTANAME\n')).toThrow(/Invalid format/)
   })
 
-  test("file commands as @actions/core writes them on Windows (CRLF): the runner takes CRLF there, and only there", () => {
+  test('file commands as @actions/core writes them on Windows (CRLF): the runner takes CRLF there, and only there', () => {
     const text = 'A=1\r\nM<<ghadelimiter_1\r\nline 1\r\nline 2\r\nghadelimiter_1\r\nP=C:\\x;D:\\y\r\n'
     expect(parseFileCommand(text, { windows: true })).toEqual([
       ['A', '1'],

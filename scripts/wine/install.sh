@@ -81,8 +81,9 @@ if [[ ! -f "$exe" || "$(reports)" != "v$version" ]]; then
 fi
 
 # The emulator starts `node SCRIPT`: this one hands it to node.exe through scripts/wine/node.sh.
+# bash, not sh: dash drops variables whose names are no shell names, like INPUT_AUTH-URL.
 cat >"$node.partial" <<EOF
-#!/bin/sh
+#!/usr/bin/env bash
 # Written by scripts/wine/install.sh: Windows' Node $version under Wine, as a runner's node.
 exec "$HERE/node.sh" "$prefix" "$exe" "\$@"
 EOF
