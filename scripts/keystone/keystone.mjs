@@ -2,7 +2,7 @@
 // and offers a few loopback-only HTTP helpers (issue, validate, revoke a token; count requests).
 // Types: keystone.d.mts next to this file.
 
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -43,7 +43,10 @@ const servers = serverRegistry({
  */
 export async function startKeystone(options = {}) {
   const { tokenExpiration, port = 0, timeoutMs = DEFAULT_START_TIMEOUT_MS } = options
-  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'keystone-test-'))
+  // Elsewhere (`within`) the state dir's parent is what is bound at the same path: start.sh wipes
+  // and remakes the state dir itself, which a mount point would not allow.
+  const outer = options.within && !options.stateDir ? mkdtempSync(join(tmpdir(), 'keystone-test-')) : undefined
+  const stateDir = options.stateDir ?? (outer ? join(outer, 'state') : mkdtempSync(join(tmpdir(), 'keystone-test-')))
 
   /** @type {Record<string, string>} */
   const env = {}
@@ -56,12 +59,13 @@ export async function startKeystone(options = {}) {
   if (tokenExpiration !== undefined) env.KEYSTONE_TOKEN_EXPIRATION = String(tokenExpiration)
 
   const [command, ...args] = options.within
-    ? options.within(['bash', START_SH, String(port)], [stateDir, REPO_DIR])
+    ? options.within(['bash', START_SH, String(port)], [dirname(stateDir), REPO_DIR])
     : ['bash', START_SH, String(port)]
   const result = await run(command, args, env, timeoutMs)
   if (result.code !== 0) {
     // start.sh may have been killed half-way, with a server already running: stop it.
     await run('bash', [STOP_SH], { ...env, KEYSTONE_STATE_DIR: stateDir }, STOP_TIMEOUT_MS).catch(() => {})
+    if (outer) rmSync(outer, { recursive: true, force: true })
     const why = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${result.code}`
     throw new Error(`scripts/keystone/start.sh ${why}:\n${tail(result.stderr)}`)
   }
@@ -94,6 +98,7 @@ export async function startKeystone(options = {}) {
       const purge = stopOptions.purge ?? process.env.KEYSTONE_KEEP_STATE !== '1'
       const stopped = await run('bash', purge ? [STOP_SH, '--purge'] : [STOP_SH], { ...env, KEYSTONE_STATE_DIR: instance.stateDir }, STOP_TIMEOUT_MS)
       if (stopped.code !== 0) throw new Error(`scripts/keystone/stop.sh failed:\n${tail(stopped.stderr)}`)
+      if (outer && purge) rmdirSync(outer)
     }
   }
   servers.add(instance)

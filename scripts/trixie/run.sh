@@ -28,6 +28,8 @@ set -euo pipefail
 TRIXIE_SCRIPT=run
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# A job's PATH may lack the sbin dirs (chroot, mount); the command gets the root's own PATH anyway.
+PATH="/usr/sbin:/sbin:$PATH"
 
 BINDS=()
 HIDES=()

@@ -6,7 +6,7 @@ export const TRIXIE_RUN_SH: string
 export function trixieRoot(): { root: string } | { reason: string }
 
 /** A command run inside the root by run.sh, as [command, ...args] for spawn. */
-export function inTrixie(command: string[], options?: { binds?: string[]; keepMounts?: boolean }): [string, ...string[]]
+export function inTrixie(command: string[], options?: { binds?: string[]; hide?: string[]; keepMounts?: boolean }): [string, ...string[]]
 
 /** The shell text of a `run:` step whose script runs inside the root with the job's environment. */
-export function trixieScript(script: string, binds?: string[]): string
+export function trixieScript(script: string, options?: { binds?: string[]; hide?: string[] }): string

@@ -30,7 +30,8 @@ export function trixieRoot() {
  * A command run inside the root by run.sh, as [command, ...args] for spawn.
  *
  * @param {string[]} command
- * @param {{ binds?: string[], keepMounts?: boolean }} [options]
+ * @param {{ binds?: string[], hide?: string[], keepMounts?: boolean }} [options]
+ *   binds: dirs seen at the same path inside; hide: paths inside made absent (run.sh --hide)
  * @returns {[string, ...string[]]}
  */
 export function inTrixie(command, options = {}) {
@@ -38,6 +39,7 @@ export function inTrixie(command, options = {}) {
     'bash',
     TRIXIE_RUN_SH,
     ...(options.binds ?? []).flatMap(dir => ['--bind', dir]),
+    ...(options.hide ?? []).flatMap(path => ['--hide', path]),
     ...(options.keepMounts ? ['--keep-mounts'] : []),
     '--',
     ...command
@@ -49,10 +51,10 @@ export function inTrixie(command, options = {}) {
  * (run.sh binds the job's RUNNER_TEMP and GITHUB_WORKSPACE at the same paths).
  *
  * @param {string} script
- * @param {string[]} [binds]
+ * @param {{ binds?: string[], hide?: string[] }} [options]
  */
-export function trixieScript(script, binds = []) {
-  return inTrixie(['bash', '-c', script], { binds }).map(shellQuote).join(' ')
+export function trixieScript(script, options = {}) {
+  return inTrixie(['bash', '-c', script], options).map(shellQuote).join(' ')
 }
 
 /** @param {string} word */

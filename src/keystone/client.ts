@@ -39,8 +39,9 @@ export interface Token {
   system: boolean
   applicationCredential?: NamedRef
   /**
-   * The application credential has access rules. Keystone (Zed at least) cannot revoke such a
-   * token: DELETE /auth/tokens looks it up without access-rules support and answers 404.
+   * The application credential has access rules. Keystone cannot revoke such a token with the token
+   * itself: DELETE /auth/tokens answers 404 on Zed (a lookup without access-rules support) and 401
+   * on later releases (no access rule allows the call); the token stays valid either way.
    */
   accessRules?: boolean
   /** Only when asked for; undefined when Keystone sent none or not a list. */
@@ -217,7 +218,9 @@ export class Keystone {
       this.outstanding.delete(token)
       return 'revoked'
     }
-    // Keystone answers 401 when the token that authenticates the call (itself) is already dead.
+    // Keystone answers 401 when the token that authenticates the call (itself) is already dead,
+    // and also, like 404 on Zed, to a token of an application credential with access rules that
+    // is still alive: the post step tells the two apart by the token's own accessRules.
     if (response.status === 401 || response.status === 404) {
       this.outstanding.delete(token)
       return 'already-gone'
