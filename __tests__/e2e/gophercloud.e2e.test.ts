@@ -174,11 +174,19 @@ async function expectCalls(
 const PASSWORD_TOKEN: Expected = { 'terraform, defaults': 'exchanged', 'terraform, pass-through': 'passed through', packer: 'exchanged' }
 
 suite('gophercloud 1.4.0 (Debian 13) after the action', () => {
-  test('built from Debian 13 packages, the version the README names', () => {
-    const gophercloud = /^golang-github-gophercloud-gophercloud-dev (\d+\.\d+\.\d+)/m.exec(versions)?.[1]
+  test("built from Debian 13 packages, the versions README's Tested with table names", () => {
+    const version = (pkg: string, pattern: RegExp) => pattern.exec(new RegExp(`^${pkg} (.*)$`, 'm').exec(versions)?.[1] ?? '')?.slice(1) ?? []
+    const [gophercloud] = version('golang-github-gophercloud-gophercloud-dev', /^(\d+\.\d+\.\d+)/)
+    const [year, month, day] = version('golang-github-gophercloud-utils-dev', /git(\d{4})(\d\d)(\d\d)/)
+    const [go] = version('golang-go', /^(?:\d+:)?(\d+\.\d+)/)
     expect(gophercloud).toBe('1.4.0')
-    expect(versions).toMatch(/^golang-github-gophercloud-utils-dev \S+$/m)
-    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain(`gophercloud ${gophercloud} (Debian 13)`)
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    expect(readme).toContain(`gophercloud ${gophercloud} (Debian 13)`)
+    const rows = readme.split('\n').filter(line => /^\| gophercloud/.test(line))
+    expect(rows).toEqual([
+      expect.stringMatching(new RegExp(`^\\| gophercloud \\(.*\\) \\| ${gophercloud} \\| Debian 13, Go ${go} \\|$`)),
+      `| gophercloud-utils | git ${year}-${month}-${day} | Debian 13, Go ${go} |`
+    ])
   })
 
   describe.each([

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import type { JobTranscript } from '../../scripts/emulator/runner.mjs'
@@ -115,6 +115,15 @@ async function expectWindowsHandoff(transcript: JobTranscript, seen: Seen, secre
   expect(await validateToken(keystone.authUrl, await issueAdminToken(keystone), token)).toBe(404)
   expect(leaks(transcript, [token, ...secrets])).toEqual([])
 }
+
+test("README's Tested with table names the node.exe versions and the Wine that ran them", () => {
+  const versions = MAJORS.map(major => /node-(\d+\.\d+\.\d+)\//.exec(nodes[major])?.[1])
+  const wine = /^wine-(\d+\.\d+)/.exec(execFileSync('/usr/lib/wine/wine64', ['--version'], { encoding: 'utf8', timeout: 30_000 }))?.[1]
+  const rows = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    .split('\n')
+    .filter(line => /^\| Node, Windows build/.test(line))
+  expect(rows).toEqual([expect.stringMatching(new RegExp(`\\| ${versions.join(', ').replace(/\./g, '\\.')} \\| Windows, under Wine ${wine} \\|$`))])
+})
 
 describe.each(MAJORS)("Windows' Node %s under Wine", major => {
   test('password login, token-use: direct: issued, exported with Windows paths, files written, revoked by the post step', async () => {
