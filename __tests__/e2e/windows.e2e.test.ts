@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
@@ -34,9 +34,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await keystone?.stop()
-  // Wine's server stays a few seconds after the last Windows process: end it with the suite.
+  // Wine's server stays a few seconds after the last Windows process: end it with the suite
+  // (wineserver -k fails when it has already gone, which is as good).
   const prefix = nodes['20'] && join(dirname(dirname(nodes['20'])), 'prefix')
-  if (prefix) execFileSync('/usr/lib/wine/wineserver64', ['-k'], { env: { WINEPREFIX: prefix }, stdio: 'ignore', timeout: 30_000 })
+  if (prefix) spawnSync('/usr/lib/wine/wineserver64', ['-k'], { env: { WINEPREFIX: prefix }, stdio: 'ignore', timeout: 30_000 })
 })
 
 /** A Linux path as Windows' Node under Wine sees it. */
