@@ -500,6 +500,26 @@ describe('runJob with the fake action', () => {
     expect(t.step('plain')!.stdout).toEqual(['plain'])
   })
 
+  test('RUNNER_OS Windows: file commands written with CRLF (as @actions/core does there) are read as the runner reads them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fake-crlf-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'action.yml'), 'name: crlf\nruns:\n  using: node20\n  main: main.mjs\n')
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      [
+        "import { appendFileSync } from 'node:fs'",
+        "appendFileSync(process.env.GITHUB_ENV, 'A<<ghadelimiter_1\\r\\nC:\\\\x;D:\\\\y\\r\\nghadelimiter_1\\r\\nB=b\\r\\n')",
+        "appendFileSync(process.env.GITHUB_STATE, 'token=t\\r\\n')",
+        "appendFileSync(process.env.GITHUB_PATH, 'C:\\\\tools\\r\\n')"
+      ].join('\n')
+    )
+    const windows = await runJob({ actionDir: dir, runnerEnv: { RUNNER_OS: 'Windows' } })
+    expect([windows.main!.exportedEnv, windows.state, windows.main!.path]).toEqual([{ A: 'C:\\x;D:\\y', B: 'b' }, { token: 't' }, ['C:\\tools']])
+    // On Linux the runner keeps the CR in values (GITHUB_PATH is read line by line everywhere).
+    const linux = await runJob({ actionDir: dir })
+    expect([linux.main!.exportedEnv, linux.state, linux.main!.path]).toEqual([{ A: 'C:\\x;D:\\y\r', B: 'b\r' }, { token: 't\r' }, ['C:\\tools']])
+  })
+
   test('runStep runs a single stage, e.g. post with given state', async () => {
     const post = await runStep({
       action: ALWAYS,
