@@ -52,20 +52,6 @@ let versions: string
 /** One line per call, printed at the end. */
 const table: string[] = []
 
-beforeAll(() => {
-  // Cold: about a minute (Go compiles its standard library); warm: a hash check.
-  binary = execFileSync('bash', [join(ROOT, 'scripts/gophercloud/build.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 900_000
-  }).trim()
-  versions = readFileSync(join(dirname(binary), 'versions.txt'), 'utf8')
-}, 900_000)
-
-afterAll(() => {
-  if (table.length > 0) console.log(['gophercloud-login after each login (exit, POST /v3/auth/tokens):', ...table].join('\n'))
-})
-
 /** The access log's lines; a request to `${authUrl}?e2e-mark=ID` marks a point in it. */
 function logLines(cloud: Cloud): string[] {
   return readFileSync(cloud.accessLogPath, 'utf8').split('\n')
@@ -174,6 +160,20 @@ async function expectCalls(
 const PASSWORD_TOKEN: Expected = { 'terraform, defaults': 'exchanged', 'terraform, pass-through': 'passed through', packer: 'exchanged' }
 
 suite('gophercloud 1.4.0 (Debian 13) after the action', () => {
+  beforeAll(() => {
+    // Cold: about a minute (Go compiles its standard library); warm: a hash check.
+    binary = execFileSync('bash', [join(ROOT, 'scripts/gophercloud/build.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 900_000
+    }).trim()
+    versions = readFileSync(join(dirname(binary), 'versions.txt'), 'utf8')
+  }, 900_000)
+
+  afterAll(() => {
+    if (table.length > 0) console.log(['gophercloud-login after each login (exit, POST /v3/auth/tokens):', ...table].join('\n'))
+  })
+
   test("built from Debian 13 packages, the versions README's Tested with table names", () => {
     const version = (pkg: string, pattern: RegExp) => pattern.exec(new RegExp(`^${pkg} (.*)$`, 'm').exec(versions)?.[1] ?? '')?.slice(1) ?? []
     const [gophercloud] = version('golang-github-gophercloud-gophercloud-dev', /^(\d+\.\d+\.\d+)/)
