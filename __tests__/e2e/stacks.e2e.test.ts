@@ -5,6 +5,7 @@ import { startCloud, type Cloud } from '../../scripts/cloud.mjs'
 import { issueToken, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import type { JobTranscript, RunStepSpec } from '../../scripts/emulator/runner.mjs'
 import { clientRequests, type ServicesInstance } from '../../scripts/services/services.mjs'
+import { startFederatedKeystone, type FederatedKeystone, type IdTokenEndpoint } from '../../scripts/oidc/oidc.mjs'
 import { inTrixie, trixieRoot, trixieScript } from '../../scripts/trixie/trixie.mjs'
 import { issueAdminToken, job, leaks, ROOT } from './helpers.js'
 
@@ -269,4 +270,62 @@ describeIfRoot("Debian 13's clients in later steps, against Keystone 22 and Keys
       .map(line => line.slice(2, -2))
     expect(table.sort()).toEqual(found.sort())
   })
+})
+
+describeIfRoot("Debian 13's clients after a keyless login (the federated Keystone 22 in Apache, which runs on the host only)", () => {
+  let ks: FederatedKeystone
+  let endpoint: IdTokenEndpoint
+
+  beforeAll(async () => {
+    if (!('root' in trixie)) return
+    ks = await startFederatedKeystone()
+    endpoint = await ks.startIdTokenEndpoint()
+  }, 600_000)
+
+  afterAll(async () => {
+    await endpoint?.close()
+    await ks?.stop()
+  })
+
+  /** A later step inside the root that prints how many POST /v3/auth/tokens Apache logged meanwhile. */
+  function counted(name: string, script: string): RunStepSpec {
+    const log = ks.accessLogPath
+    const posts = `grep -c '"POST /v3/auth/tokens' ${log} || true`
+    return { name, run: `set +e\nb=$(${posts})\n${trixieScript(script)}\nrc=$?\nsleep 0.2\necho "keystone-posts $(( $(${posts}) - b ))"\nexit $rc` }
+  }
+  const posts = (t: JobTranscript, name: string) =>
+    Number((t.step(name)?.stdout ?? []).find(l => l.startsWith('keystone-posts '))?.split(' ')[1] ?? NaN)
+
+  test.each([
+    ['direct', 0],
+    ['exchange', 1]
+  ] as const)(
+    'token-use: %s: openstack and openstacksdk work with the scoped token, %d POST per call; revoked after the post step',
+    async (tokenUse, perCall) => {
+      const projectId = ks.fixtures.projectId
+      const t = await job({
+        inputs: {
+          'auth-url': ks.authUrl,
+          'identity-provider': ks.identityProvider,
+          audience: ks.audience,
+          'project-id': projectId,
+          'token-use': tokenUse
+        },
+        runnerEnv: endpoint.runnerEnv(),
+        steps: [
+          counted('project show', `${OPENSTACK} project show ${projectId} -f value -c id`),
+          counted('openstacksdk', `${PYTHON} -c 'import openstack; print(openstack.connect().current_project_id)'`)
+        ]
+      })
+      for (const name of ['project show', 'openstacksdk']) {
+        expectSuccess(t, name)
+        expect(out(t, name).filter(l => !l.startsWith('keystone-posts '))).toEqual([projectId])
+        expect({ name, posts: posts(t, name) }).toEqual({ name, posts: perCall })
+      }
+      expect(t.post?.stdout).toContain('Token revoked.')
+      figures.push(
+        `keyless (federated Keystone 22, host), ${tokenUse}: project show ${posts(t, 'project show')} POST; openstacksdk ${posts(t, 'openstacksdk')} POST`
+      )
+    }
+  )
 })
