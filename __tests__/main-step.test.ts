@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import { tokenStateFileName } from '../src/handoff/keyring-shim.js'
 import { runMain } from '../src/steps/main-step.js'
 import { githubStep, type StepRun } from './helpers/github.js'
+import { fakeSpawn } from './helpers/spawn.js'
 import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
 
 const KEYSTONE = 'https://keystone.test'
@@ -35,7 +36,7 @@ afterAll(() => {
 
 async function main(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<StepRun> {
   step = githubStep({ revoke: 'true', 'export-env': 'true', ...inputs })
-  await runMain({ core: step.core, env, timeoutMs: 1000 })
+  await runMain({ core: step.core, env, timeoutMs: 1000, spawn: fakeSpawn() })
   return step
 }
 
