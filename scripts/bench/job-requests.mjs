@@ -10,8 +10,9 @@
 // `openstack` process does, without paying Python's start N times (about 0.7 s each here). Pass
 // --processes to run N real `openstack` processes instead.
 //
-//   node scripts/bench/job-requests.mjs [--calls 100] [--processes] [--hold SECONDS] [--token-life SECONDS]
+//   node scripts/bench/job-requests.mjs [--calls 100] [--processes] [--hold SECONDS] [--token-life SECONDS] [--with INPUT=VALUE]…
 //
+// --with adds an input to every job (e.g. --with token-use=direct, --with renew=false).
 // --token-life sets Keystone's [token] expiration (default 3600); --hold keeps the job running that
 // long after the calls, so that renewals land (e.g. --token-life 300 --hold 150: one renewal).
 // Loopback only; every step is bounded.
@@ -36,6 +37,12 @@ const CALLS = value('--calls', 100)
 const HOLD_S = value('--hold', 0)
 const LIFE_S = value('--token-life', 3600)
 const PROCESSES = argv.includes('--processes')
+/** --with INPUT=VALUE, repeatable: on top of each job's own inputs. */
+const EXTRA = Object.fromEntries(
+  argv.flatMap((arg, i) =>
+    arg === '--with' && /^[a-z-]+=/.test(argv[i + 1] ?? '') ? [[argv[i + 1].split('=')[0], argv[i + 1].slice(argv[i + 1].indexOf('=') + 1)]] : []
+  )
+)
 
 const OPENSTACK = '/usr/bin/openstack'
 const callsScript = PROCESSES
@@ -71,30 +78,50 @@ function openrc(fixture, values) {
 
 async function measure(name, snapshot, options) {
   const trackingId = `github_${randomUUID()}`
-  const before = snapshot()
-  const started = Date.now()
+  // Keystone's count at four moments: before the job, once the main step has ended, once the calls
+  // have, and after the post step. The servers write a request's line once they have answered it.
+  const settle = () => new Promise(resolve => setTimeout(resolve, 1000))
+  const marks = { start: snapshot() }
   const transcript = await runJob({
     actionDir: ROOT,
     baseEnv: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', RUNNER_TRACKING_ID: trackingId },
     timeoutMs: Math.max(600_000, (HOLD_S + 60) * 1000),
     ...options,
-    steps: [{ name: 'calls', run: callsScript }, ...(HOLD_S > 0 ? [{ name: 'hold', run: `sleep ${HOLD_S}` }] : [])]
+    inputs: { ...options.inputs, ...EXTRA },
+    steps: [
+      {
+        name: 'after main',
+        fn: async () => {
+          await settle()
+          marks.main = snapshot()
+        }
+      },
+      { name: 'calls', run: callsScript },
+      {
+        name: 'after calls',
+        fn: async () => {
+          await settle()
+          marks.calls = snapshot()
+        }
+      },
+      ...(HOLD_S > 0 ? [{ name: 'hold', run: `sleep ${HOLD_S}` }] : [])
+    ]
   })
-  // The servers write a request's line once they have answered it.
-  await new Promise(resolve => setTimeout(resolve, 1000))
-  const after = snapshot()
+  await settle()
+  marks.end = snapshot()
+  const delta = (from, to) => Object.fromEntries(Object.keys(to).map(kind => [kind, to[kind] - from[kind]]))
   const calls = transcript.step('calls')
   const post = transcript.post?.stdout ?? []
+  const ok = !transcript.failed && calls?.status === 'success' && marks.main !== undefined && marks.calls !== undefined
   return {
     name,
-    ok: !transcript.failed && calls?.status === 'success',
+    ok,
     tokenUse: transcript.env.OS_AUTH_TYPE ?? '',
-    logins: after.logins - before.logins,
-    revocations: after.revocations - before.revocations,
-    requests: after.all - before.all,
+    main: ok ? delta(marks.start, marks.main) : undefined,
+    calls: ok ? delta(marks.main, marks.calls) : undefined,
+    after: ok ? delta(marks.calls, marks.end) : undefined,
     renewals: post.filter(line => line === 'Renewed token revoked.').length,
     callsMs: calls?.durationMs ?? NaN,
-    jobMs: Date.now() - started,
     error: transcript.failed
       ? [...(calls?.stderr ?? []), ...(transcript.main?.stdout ?? [])]
           .filter(l => /error|Error/.test(l))
@@ -166,20 +193,21 @@ try {
     })
   )
   console.log(
-    `# ${CALLS} openstack catalog list ${PROCESSES ? 'processes' : 'calls in one Python process'}; token life ${LIFE_S} s; hold ${HOLD_S} s`
+    `# ${CALLS} openstack catalog list ${PROCESSES ? 'processes' : 'calls in one Python process'}; token life ${LIFE_S} s; hold ${HOLD_S} s; inputs added: ${JSON.stringify(EXTRA)}`
   )
   console.log(
-    '| login | OS_AUTH_TYPE | logins (201) | Keystone requests per call | revocations (204) | renewals | all Keystone requests | calls took |'
+    '| login | OS_AUTH_TYPE | main step: logins (201) / all | per call: logins / all | hold and post step: logins / revocations (204) / all | renewals | calls took |'
   )
-  console.log('|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|')
   for (const r of rows) {
-    // Each login's own requests (its POST, a keyless login's federation POST and DELETE, the post
-    // step's DELETE) are counted as such; what is left is what the calls cost.
-    const perCall = r.ok ? ((r.requests - r.logins - r.revocations) / CALLS).toFixed(2) : 'failed'
+    if (!r.ok) {
+      console.log(`| ${r.name} | failed: ${r.error} |`)
+      continue
+    }
+    const per = value => (value / CALLS).toFixed(2)
     console.log(
-      `| ${r.name} | ${r.tokenUse} | ${r.logins} | ${perCall} | ${r.revocations} | ${r.renewals} | ${r.requests} | ${(r.callsMs / 1000).toFixed(1)} s |`
+      `| ${r.name} | ${r.tokenUse} | ${r.main.logins} / ${r.main.all} | ${per(r.calls.logins)} / ${per(r.calls.all)} | ${r.after.logins} / ${r.after.revocations} / ${r.after.all} | ${r.renewals} | ${(r.callsMs / 1000).toFixed(1)} s |`
     )
-    if (!r.ok) console.log(`|   ${r.error} |`)
   }
 } finally {
   await endpoint.close()
