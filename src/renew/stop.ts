@@ -21,7 +21,7 @@ export const STOP_WAIT_MS = 5_000
 const POLL_MS = 50
 
 export async function endRenewal(
-  core: Pick<Core, 'getState' | 'warning' | 'info' | 'setSecret' | 'debug'>,
+  core: Pick<Core, 'getState' | 'warning' | 'info' | 'setSecret'>,
   control: ProcessControl = realControl
 ): Promise<string[]> {
   const saved = loadRenewer(core)
