@@ -8,6 +8,7 @@ import { runMain } from '../../src/steps/main-step.js'
 import { runPost } from '../../src/steps/post-step.js'
 import type { StepContext } from '../../src/steps/step-context.js'
 import { githubStep, type StepRun } from './github.js'
+import { fakeSpawn } from './spawn.js'
 
 /**
  * Runs the action's steps as the runner would (real @actions/core, real command files; github.ts),
@@ -40,6 +41,8 @@ export interface StepOptions {
   core?: (core: Core) => Core
   /** Cancels the step this long after it starts, as the runner's SIGINT would; negative: before it starts. */
   cancelAfterMs?: number
+  /** Starts the renewer; by default a fake that starts nothing and records what it was given (spawn.ts). */
+  spawn?: StepContext['spawn']
 }
 
 export interface PostStepOptions extends StepOptions {
@@ -76,7 +79,7 @@ export function restoreSteps(): void {
 async function run(
   step: StepRun,
   body: (context: StepContext) => Promise<void>,
-  { env = {}, timeoutMs, clock, now, files, core = same => same, cancelAfterMs }: StepOptions,
+  { env = {}, timeoutMs, clock, now, files, core = same => same, cancelAfterMs, spawn = fakeSpawn() }: StepOptions,
   kind: 'main' | 'post'
 ): Promise<FinishedStep> {
   running.push(step)
@@ -92,6 +95,7 @@ async function run(
       ...(clock && { clock }),
       ...(now && { now }),
       ...(files && { files }),
+      spawn,
       ...(controller && { signal: controller.signal })
     })
   } finally {

@@ -44,6 +44,8 @@ export const INPUT_FALLBACKS = {
   validate: [],
   'revoke-shared': [],
   'token-use': [],
+  renew: [],
+  'refresh-env': [],
   'identity-provider': ['OS_IDENTITY_PROVIDER'],
   protocol: ['OS_PROTOCOL'],
   'client-id': ['OS_CLIENT_ID'],

@@ -94,3 +94,29 @@ export function loadToken(store: StateStore): SavedToken | undefined {
     ...(store.getState(STATE_KEYS.accessRules) === 'true' && { accessRules: true })
   }
 }
+
+/** The token renewer the main step started (src/renew/): what the post step needs to end it. */
+export interface SavedRenewer {
+  pid: number
+  /** On the renewer's command line: proves a pid is still the renewer before it is signalled. */
+  nonce: string
+  /** Its record of the tokens it issued (src/renew/ledger.ts). */
+  ledger: string
+}
+
+const RENEWER_KEY = 'renewer'
+
+export function saveRenewer(store: Pick<StateStore, 'saveState'>, renewer: SavedRenewer): void {
+  store.saveState(RENEWER_KEY, JSON.stringify(renewer))
+}
+
+export function loadRenewer(store: Pick<StateStore, 'getState'>): SavedRenewer | undefined {
+  try {
+    const parsed = JSON.parse(store.getState(RENEWER_KEY) || 'null') as Partial<SavedRenewer> | null
+    if (!parsed || typeof parsed.pid !== 'number' || typeof parsed.nonce !== 'string' || typeof parsed.ledger !== 'string') return undefined
+    if (!Number.isInteger(parsed.pid) || parsed.pid <= 1 || parsed.nonce.length < 16) return undefined
+    return { pid: parsed.pid, nonce: parsed.nonce, ledger: parsed.ledger }
+  } catch {
+    return undefined
+  }
+}

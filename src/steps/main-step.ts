@@ -20,6 +20,8 @@ import { tokenSummary } from '../handoff/summary.js'
 import { formatDuration, formatSeconds, formatTime } from '../time.js'
 import { prepareTls } from '../net/tls.js'
 import { checkIssuedToken, checkScoped, describeScope, displayName } from '../keystone/token-checks.js'
+import { startRenewal } from '../renew/start.js'
+import { refreshEnvironment, refreshRequested } from '../renew/refresh.js'
 
 /** The main step: log in once (or take a shared token), mask, hand the token to later steps. */
 export async function runMain(context: StepContext): Promise<void> {
@@ -33,6 +35,7 @@ export async function runMain(context: StepContext): Promise<void> {
   const masked = new Set(secretValues(source))
   for (const secret of masked) core.setSecret(secret)
   try {
+    if (refreshRequested(source)) return await refreshEnvironment(core, env)
     const sharing = resolveSharing(source)
     if (sharing.sharedToken && (await useSharedToken(context, source, sharing))) return
     await issueToken(context, source, sharing, masked)
@@ -103,6 +106,8 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     }
     handOn(core, issued, config, tls, env, files)
     core.info(issuedLine(issued, config, now()))
+    if (direct && !producer)
+      await startRenewal({ core, env, source, config, token: issued, tls, runnerTemp: files.tempDir, ...(context.spawn && { spawn: context.spawn }) })
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv && !direct) {
       core.warning(

@@ -5,6 +5,7 @@ import { failStep } from '../runtime/core.js'
 import { nodeFiles } from '../runtime/files.js'
 import type { Keystone } from '../keystone/client.js'
 import { loadToken, type SavedToken } from '../runtime/state.js'
+import { endRenewal } from '../renew/stop.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { formatTime } from '../time.js'
 import { oneLine } from '../errors.js'
@@ -18,6 +19,8 @@ import { oneLine } from '../errors.js'
 export async function runPost(context: StepContext): Promise<void> {
   const { core } = context
   try {
+    // First: no renewal may land while the tokens are revoked.
+    const renewed = await endRenewal(core)
     const saved = loadToken(core)
     if (!saved) {
       core.info('No token to revoke: the main step did not issue one, or already revoked it.')
@@ -34,6 +37,7 @@ export async function runPost(context: StepContext): Promise<void> {
     for (const other of saved.others ?? []) {
       await revokeSaved(context, keystone, other, undefined, 'A token Keystone issued during a failed or cancelled login')
     }
+    for (const token of renewed) await revokeSaved(context, keystone, token, undefined, 'Renewed token')
   } catch (error) {
     failStep(core, error)
   }

@@ -4,6 +4,7 @@ import type { StepFiles } from '../runtime/files.js'
 import { Keystone } from '../keystone/client.js'
 import { DEFAULT_RETRY_POLICY, realClock, type RetryClock, type RetryRun } from '../net/retry.js'
 import type { PreparedTls } from '../net/tls.js'
+import type { StartProcess } from '../renew/start.js'
 
 /** What a step runs with: the runner's core (lazy-core.ts; tests pass @actions/core), the job's env, and seams for time and files. */
 export interface StepContext {
@@ -16,6 +17,8 @@ export interface StepContext {
   clock?: RetryClock
   /** Files read (clouds.yaml, a CA) and written (a CA given as text); default: the real ones. */
   files?: StepFiles
+  /** Starts the token renewer's process (src/renew/start.ts); default: node:child_process spawn. */
+  spawn?: StartProcess
   /** Aborted when the runner cancels the job (cancellation.ts): no new request starts after it. */
   signal?: AbortSignal
 }
