@@ -35,7 +35,7 @@ afterAll(() => {
 
 function ledger(extra: Partial<Ledger> = {}): string {
   const file = path.join(dir, 'ledger.json')
-  writeLedger(file, { pid: PID, nonce: NONCE, issued: ['renewed-1', 'renewed-2'], renewals: 2, failures: [], ...extra })
+  writeLedger(dir, file, { pid: PID, nonce: NONCE, issued: ['renewed-1', 'renewed-2'], renewals: 2, failures: [], ...extra })
   return file
 }
 

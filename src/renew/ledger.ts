@@ -1,13 +1,14 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { isObject } from '../json.js'
-import { replaceFile, tokenStateName } from './token-state.js'
+import { tokenStateName } from './token-state.js'
+import { writeFilesUnder } from '../runtime/files.js'
 
 /**
  * What the renewer tells the post step, since a background process has no log: every token it
  * issued (all revoked by the post step), the renewals that failed, and why it stopped. One 0600
  * file per login in `<RUNNER_TEMP>/openstack-token/renew/`, named like the login's token state,
- * replaced whole at each change (replaceFile).
+ * replaced whole at each change (writeFilesUnder).
  */
 export interface Ledger {
   pid: number
@@ -28,9 +29,8 @@ export function ledgerPath(runnerTemp: string, firstToken: string): string {
   return path.join(runnerTemp, ...LEDGER_DIR, tokenStateName(firstToken))
 }
 
-export function writeLedger(file: string, ledger: Ledger): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-  replaceFile(file, JSON.stringify(ledger))
+export function writeLedger(runnerTemp: string, file: string, ledger: Ledger): void {
+  writeFilesUnder(runnerTemp, [{ path: file, content: JSON.stringify(ledger), mode: 0o600 }])
 }
 
 /** The ledger, or undefined when there is none or it is not one (never an exception: the post step goes on). */

@@ -7,7 +7,8 @@ import { UserError } from '../errors.js'
 import type { RenewerHandover } from './handover.js'
 import { ledgerPath, writeLedger, type Ledger } from './ledger.js'
 import { renewDelayMs, RETRY_FAILED_RENEWAL_MS } from './schedule.js'
-import { renderTokenState, replaceFile, tokenStatePath } from './token-state.js'
+import { renderTokenState, tokenStatePath } from './token-state.js'
+import { writeFilesUnder } from '../runtime/files.js'
 import * as fs from 'node:fs'
 
 /**
@@ -34,7 +35,7 @@ export async function runRenewer(handover: RenewerHandover, deps: RenewerDeps): 
   const ledgerFile = ledgerPath(handover.runnerTemp, handover.first.value)
   const firstState = tokenStatePath(handover.runnerTemp, handover.first.value)
   const ledger: Ledger = { pid: deps.pid, nonce: handover.nonce, issued: [], renewals: 0, failures: [] }
-  const save = (): void => writeLedger(ledgerFile, ledger)
+  const save = (): void => writeLedger(handover.runnerTemp, ledgerFile, ledger)
   save()
   // The names the state is kept under: the first token's, and each renewed token's (refresh-env
   // hands a renewed token on as OS_TOKEN, and the clients find the state by the token they hold).
@@ -63,7 +64,10 @@ export async function runRenewer(handover: RenewerHandover, deps: RenewerDeps): 
       save()
       names.push(token.value)
       const state = renderTokenState(token, handover.authUrl)
-      for (const name of names) replaceFile(tokenStatePath(handover.runnerTemp, name), state)
+      writeFilesUnder(
+        handover.runnerTemp,
+        names.map(name => ({ path: tokenStatePath(handover.runnerTemp, name), content: state, mode: 0o600 }))
+      )
       ledger.renewals++
       save()
       current = token
