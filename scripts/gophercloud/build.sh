@@ -6,12 +6,13 @@
 #
 # Usage: scripts/gophercloud/build.sh      prints the binary's path on stdout
 #
-# Cached under <repo>/.cache/gophercloud (GOPHERCLOUD_CACHE_DIR to move it), keyed by main.go and
+# Cached outside the clone, beside the Debian 13 root (~/.cache/openstack-token/gophercloud;
+# GOPHERCLOUD_CACHE_DIR moves it), so that CI's fresh clones reuse it; keyed by main.go and
 # the versions of the root's Go packages, with versions.txt (those versions) next to the binary.
 # Cold: about a minute (Go compiles its standard library once; the build cache stays there too).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE="${GOPHERCLOUD_CACHE_DIR:-$(cd "$HERE/../.." && pwd)/.cache/gophercloud}"
+CACHE="${GOPHERCLOUD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/openstack-token/gophercloud}"
 PACKAGES=(golang-go golang-github-gophercloud-gophercloud-dev golang-github-gophercloud-utils-dev)
 
 log() { echo "[gophercloud/build] $*" >&2; }

@@ -11,12 +11,13 @@
 # Node 24 is not offered: its node.exe does not start under Debian 12's Wine 8 (exit 3, "Fatal
 # process out of memory: SegmentedTable::InitializeTable"); Node 24 runs on Linux only here.
 #
-# Cached under <repo>/.cache/wine (WINE_NODE_CACHE_DIR to move it): node-VERSION/node.exe and one
+# Cached outside the clone (~/.cache/openstack-token/wine; WINE_NODE_CACHE_DIR moves it), so that
+# CI's fresh clones reuse it: node-VERSION/node.exe and one
 # prefix. A later run only checks their markers: starting Wine to ask node.exe again would cost
 # seconds on a busy machine.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE="${WINE_NODE_CACHE_DIR:-$(cd "$HERE/../.." && pwd)/.cache/wine}"
+CACHE="${WINE_NODE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/openstack-token/wine}"
 WINE=/usr/lib/wine/wine64
 # The versions fetched for each major: pinned, like scripts/node24/install.sh.
 declare -A VERSIONS=([20]=20.20.2 [22]=22.23.3)
