@@ -85,7 +85,14 @@ beforeAll(async () => {
 
 const names = (map: Record<string, string>) => Object.keys(map).sort()
 const stdout = (run: StepRun) => run.lines.join('\n')
-const commandNames = (run: StepRun) => runnerCommands(stdout(run)).map(c => c.name)
+/**
+ * The runner commands of a step's log, but for its own ::debug:: notes (token-use: direct lists the
+ * catalog's services there, escaped by @actions/core): a forged command is never a debug line.
+ */
+const commandNames = (run: StepRun) =>
+  runnerCommands(stdout(run))
+    .map(c => c.name)
+    .filter(name => name !== 'debug')
 
 /** GITHUB_ENV and GITHUB_OUTPUT hold the usual names; the values given are exact, the rest unchanged. */
 function expectFiles(run: StepRun, env: Record<string, string>, outputs: Record<string, string> = {}): void {
@@ -99,9 +106,9 @@ function expectFiles(run: StepRun, env: Record<string, string>, outputs: Record<
 }
 
 describe('hostile values in the token document stay inside their own variable', () => {
-  test('the baseline exports the usual OS_* set', () => {
+  test('the baseline exports the usual OS_* set, and PYTHONPATH for the auth plugin (token-use: direct)', () => {
     expect(baseline.env.OS_TOKEN).toBe(TOKEN)
-    expect(names(baseline.env).every(n => n.startsWith('OS_'))).toBe(true)
+    expect(names(baseline.env).every(n => n.startsWith('OS_') || n === 'PYTHONPATH')).toBe(true)
     expect(names(baseline.outputs)).toEqual(['domain-id', 'expires-at', 'issued-at', 'project-id', 'token', 'user-id'])
   })
 
@@ -214,8 +221,7 @@ describe('hostile values reaching the log are not workflow commands', () => {
     ['a user name with the legacy ##[set-output] form and no line break', { user: { name: 'user2 ##[set-output name=evil;]1' } }]
   ])('[wrong today] %s', async (_what, parts) => {
     const run = await main(tokenDoc(parts))
-    const expected = 'extra' in parts ? [...MASKS, 'warning'] : MASKS
-    expect(commandNames(run)).toEqual(expected)
+    expect(commandNames(run)).toEqual(MASKS)
   })
 })
 

@@ -2,8 +2,9 @@ import nock from 'nock'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { tokenStateFileName } from '../src/handoff/keyring-shim.js'
+import { tokenStateFileName } from '../src/handoff/auth-plugin.js'
 import { runMain } from '../src/steps/main-step.js'
+import { nodeFiles, type StepFiles } from '../src/runtime/files.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
 
@@ -33,9 +34,9 @@ afterAll(() => {
   nock.restore()
 })
 
-async function main(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<StepRun> {
+async function main(inputs: Record<string, string>, env: Record<string, string> = {}, files?: StepFiles): Promise<StepRun> {
   step = githubStep({ revoke: 'true', 'export-env': 'true', ...inputs })
-  await runMain({ core: step.core, env, timeoutMs: 1000 })
+  await runMain({ core: step.core, env, timeoutMs: 1000, ...(files && { files }) })
   return step
 }
 
@@ -68,7 +69,9 @@ describe('a password login from the job env (bare uses:)', () => {
       // for the Swift clients (swift CLI, rclone); this catalog has no object store
       OS_AUTH_TOKEN: TOKEN,
       OS_STORAGE_URL: '',
-      OS_AUTH_TYPE: 'v3token',
+      // token-use: direct, the default: the auth plugin on PYTHONPATH serves the token as it is
+      OS_AUTH_TYPE: 'openstack-token',
+      PYTHONPATH: path.join(os.tmpdir(), 'openstack-token', 'python'),
       OS_AUTH_URL: AUTH_URL,
       OS_IDENTITY_API_VERSION: '3',
       OS_PROJECT_ID: PROJ2.id,
@@ -284,7 +287,7 @@ describe('token-use: direct', () => {
   })
   afterEach(() => fs.rmSync(runnerTemp, { recursive: true, force: true }))
 
-  test('the default for an application credential: the catalog is asked for, the token state written 0600, the shim put on PYTHONPATH', async () => {
+  test('the default for an application credential: the catalog is asked for, the token state written 0600, the plugin put on PYTHONPATH', async () => {
     const scope = nock(KEYSTONE)
       .post('/v3/auth/tokens')
       .reply(201, tokenBody({ applicationCredential: true }), TOKEN_HEADERS)
@@ -295,38 +298,85 @@ describe('token-use: direct', () => {
     expect(scope.isDone()).toBe(true)
     expect(run.exitCode()).toBe(0)
     const dir = path.join(runnerTemp, 'openstack-token')
-    expect(run.exported()).toMatchObject({
-      OS_TOKEN: TOKEN,
-      OS_AUTH_TYPE: 'v3token',
-      PYTHONPATH: `${dir}/python:/opt/lib`,
-      OS_CLIENT_SECURE_FILE: `${dir}/secure.json`
-    })
+    expect(run.exported()).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'openstack-token', PYTHONPATH: `${dir}/python:/opt/lib` })
+    expect(run.exported()).not.toHaveProperty('OS_CLIENT_SECURE_FILE')
     const state = path.join(dir, 'tokens', tokenStateFileName(TOKEN))
     expect(fs.statSync(state).mode & 0o777).toBe(0o600)
     expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth_token: TOKEN, body: { token: { catalog: expect.any(Array) } } })
-    expect(fs.readFileSync(path.join(dir, 'python', 'keyring.py'), 'utf8')).toContain('openstacksdk')
+    expect(fs.readFileSync(path.join(dir, 'python', 'openstack_token.py'), 'utf8')).toContain('class Loader(')
+    expect(fs.readFileSync(path.join(dir, 'python', 'openstack_token-0.dist-info', 'entry_points.txt'), 'utf8')).toContain('openstack-token = ')
     expect(run.lines.filter(l => l.startsWith('::warning::'))).toEqual([])
+    expect(run.lines).toContainEqual(
+      expect.stringMatching(/^::debug::Later steps find the openstack-token auth plugin through PYTHONPATH: .*set token-use: exchange\.$/)
+    )
     expectNoLeak(run, 'appcred-secret', TOKEN)
   })
 
-  test('a password login stays with exchange unless asked', async () => {
+  test('the default for a password login too: no Keystone request per call', async () => {
     const scope = nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '', RUNNER_TEMP: runnerTemp })
     expect(scope.isDone()).toBe(true)
-    expect(run.exported().PYTHONPATH).toBeUndefined()
-    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token'))).toBe(false)
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported()).toMatchObject({ OS_AUTH_TYPE: 'openstack-token', PYTHONPATH: path.join(runnerTemp, 'openstack-token', 'python') })
+    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token', 'tokens', tokenStateFileName(TOKEN)))).toBe(true)
   })
 
-  test('token-use: direct for a password login', async () => {
+  test('token-use: exchange, when asked: OS_AUTH_TYPE=v3token and no files', async () => {
     nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
-    const run = await main({ 'token-use': 'direct' }, { ...JOB_ENV, RUNNER_TEMP: runnerTemp })
+    const run = await main({ 'token-use': 'exchange' }, { ...JOB_ENV, RUNNER_TEMP: runnerTemp })
     expect(run.exitCode()).toBe(0)
-    expect(run.exported().PYTHONPATH).toBe(path.join(runnerTemp, 'openstack-token', 'python'))
+    expect(run.exported().OS_AUTH_TYPE).toBe('v3token')
+    expect(run.exported().PYTHONPATH).toBeUndefined()
+    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token'))).toBe(false)
   })
 
   test('an unknown token-use', async () => {
     const run = await main({ 'token-use': 'magic' }, JOB_ENV)
     expect(errorLines(run)).toEqual(['::error::input `token-use` is "magic": use exchange or direct.'])
+  })
+
+  /** A setup that cannot write its files: nothing handed on, the token revoked, one sentence naming RUNNER_TEMP. */
+  async function expectSetupFailure(files: StepFiles, why: RegExp): Promise<void> {
+    nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
+    const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
+    const run = await main({}, { ...JOB_ENV, RUNNER_TEMP: files.tempDir }, files)
+    expect(run.exitCode()).toBe(1)
+    const escaped = files.tempDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    expect(errorLines(run)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^::error::Could not write the files later steps need for token-use: direct under RUNNER_TEMP \\(${escaped}\\): ${why.source}.*; RUNNER_TEMP must be a folder this job can write to, or set token-use: exchange\\.$`
+        )
+      )
+    ])
+    expect(run.exported()).toEqual({})
+    expect(run.outputs()).toEqual({})
+    expect(revoked.isDone()).toBe(true)
+    expect(run.lines).toContain('Revoked the token Keystone issued before the failure.')
+    expect(run.lines.join('\n')).not.toMatch(/internal error/)
+    expectNoLeak(run, PASSWORD, TOKEN)
+  }
+
+  test('a folder where the plugin should go: fails before anything is exported, and revokes the token', async () => {
+    fs.mkdirSync(path.join(runnerTemp, 'openstack-token', 'python', 'openstack_token.py'), { recursive: true })
+    await expectSetupFailure(nodeFiles({ RUNNER_TEMP: runnerTemp }), /EISDIR/)
+  })
+
+  test('a RUNNER_TEMP that is not a folder: the same', async () => {
+    const file = path.join(runnerTemp, 'a-file')
+    fs.writeFileSync(file, '')
+    await expectSetupFailure(nodeFiles({ RUNNER_TEMP: file }), /ENOTDIR/)
+  })
+
+  test('a read-only RUNNER_TEMP: the same', async () => {
+    // What node:fs throws on a read-only mount (root ignores a folder's mode, so the mount is played).
+    const readOnly: StepFiles = {
+      ...nodeFiles({ RUNNER_TEMP: runnerTemp }),
+      writeWithMode: () => {
+        throw Object.assign(new Error(`EROFS: read-only file system, mkdir '${runnerTemp}/openstack-token/python'`), { code: 'EROFS' })
+      }
+    }
+    await expectSetupFailure(readOnly, /EROFS: read-only file system/)
   })
 })
 

@@ -5,7 +5,7 @@ import { type ConfigSource, type CredentialFile, type InputName, secretValues } 
 import type { ActionConfig, SharingSettings } from '../config/types.js'
 import { failStep, type Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
-import { setUpDirectUse } from '../handoff/direct-use-step.js'
+import { handOnDirectUse, prepareDirectUse } from '../handoff/direct-use-step.js'
 import { tokenEnvironment } from '../handoff/environment.js'
 import { KeystoneError } from '../errors.js'
 import { nodeFiles } from '../runtime/files.js'
@@ -95,6 +95,8 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     checkScoped(issued, config.blankScope, config.allowUnscoped)
     checkMinValidity(issued, sharing)
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
+    // Written before anything is handed on: a setup that fails leaves nothing exported.
+    const directUse = direct ? prepareDirectUse(issued, config, env, files) : undefined
     setOutputs(core, issued, config)
     if (producer) {
       signal?.throwIfAborted()
@@ -103,7 +105,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
     if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls, env))
-    if (direct) setUpDirectUse(core, issued, config, env, files)
+    if (directUse) handOnDirectUse(core, directUse)
     core.info(issuedLine(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv && !direct) {

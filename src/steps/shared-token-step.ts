@@ -6,7 +6,7 @@ import type { Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
 import { tokenEnvironment } from '../handoff/environment.js'
 import { UserError } from '../errors.js'
-import { setUpDirectUse } from '../handoff/direct-use-step.js'
+import { handOnDirectUse, prepareDirectUse } from '../handoff/direct-use-step.js'
 import { nodeFiles, type StepFiles } from '../runtime/files.js'
 import { remainingMs, type Keystone, type Token } from '../keystone/client.js'
 import { exportToken, setOutputs } from '../handoff/outputs.js'
@@ -184,6 +184,8 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     region: settings.region ?? payload.region,
     interface: settings.interface ?? payload.interface
   }
+  // Written before anything is handed on: a setup that fails leaves nothing exported.
+  const directUse = direct ? prepareDirectUse(token, config, context.env, files) : undefined
   await core.ready?.()
   // Not this job's to revoke: its revoker job does, once every consumer is done.
   saveToken(core, {
@@ -195,7 +197,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
   })
   setOutputs(core, token, config)
   if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls, context.env))
-  if (direct) setUpDirectUse(core, token, config, context.env, files)
+  if (directUse) handOnDirectUse(core, directUse)
   const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(
     `Using the token shared by the producer job: user ${displayName(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now()))}); ${requests}.`
