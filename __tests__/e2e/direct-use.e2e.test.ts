@@ -396,12 +396,24 @@ describe('direct use: limits and neighbours', () => {
     )
     const direct = directEnv(tokens.appcred, join(work, 'runner-temp-other'))
     // What stays job-wide from direct use, plus the step's own choice of cloud.
-    const env = { PYTHONPATH: direct.PYTHONPATH!, OS_AUTH_TYPE: direct.OS_AUTH_TYPE!, OS_CLOUD: 'other' }
-    for (let i = 0; i < 2; i++) {
-      const run = await openstack('image list', env, { cwd })
-      record('other cloud', 'password', 'image list', run)
-      expect([run.status, run.posts]).toEqual([0, 1])
-      const used = run.services.filter(r => r.token !== undefined).map(r => r.token)
+    const inherited = { PYTHONPATH: direct.PYTHONPATH!, OS_AUTH_TYPE: direct.OS_AUTH_TYPE!, OS_CLOUD: 'other' }
+    // The CLI (osc-lib) takes OS_AUTH_TYPE over the file's auth_type, as it did with v3token: the
+    // plugin then lacks its token, and nothing is sent anywhere.
+    const refused = await openstack('image list', inherited, { cwd })
+    expect([refused.status, refused.keystone, refused.services]).toEqual([1, 0, []])
+    expect(refused.stderr).toMatch(/Missing value token required for auth plugin openstack-token/)
+    // With OS_AUTH_TYPE blanked in that step, the file's password login; and openstacksdk reads the file's auth_type anyway.
+    for (const [label, run] of [
+      ['image list', () => openstack('image list', { ...inherited, OS_AUTH_TYPE: '' }, { cwd })],
+      [
+        'openstacksdk',
+        () => measure('/usr/bin/python3', ['-c', 'import openstack; print(len(list(openstack.connect().image.images())))'], inherited, { cwd })
+      ]
+    ] as const) {
+      const result = await run()
+      record('other cloud', 'password', label, result)
+      expect([label, result.status, result.posts]).toEqual([label, 0, 1])
+      const used = result.services.filter(r => r.token !== undefined).map(r => r.token)
       expect(used.length).toBeGreaterThan(0)
       expect(used).not.toContain(tokens.appcred.token)
     }
