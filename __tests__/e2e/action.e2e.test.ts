@@ -89,7 +89,7 @@ describe('password login, then the real CLI with what the action exported', () =
       timeout: 60_000
     })
     expect(after.status).not.toBe(0)
-    expect(after.stderr).toMatch(/HTTP 404|HTTP 401|requires authentication|openstack-token: no state for the token/)
+    expect(after.stderr).toMatch(/HTTP 404|HTTP 401|requires authentication|The plugin openstack-token could not be found/)
   })
 
   test('inputs: user id, project name + project domain', async () => {
