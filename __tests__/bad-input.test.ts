@@ -1,9 +1,8 @@
-import * as http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { INPUT_FALLBACKS } from '../src/config/inputs.js'
-import { runMain } from '../src/steps/main-step.js'
-import { githubStep, type StepRun } from './helpers/github.js'
-import { envSnapshot } from './helpers/hostile-server.js'
+import type { StepRun } from './helpers/github.js'
+import { envSnapshot, startKeystone } from './helpers/hostile-server.js'
+import { keystoneError } from './helpers/keystone-fixtures.js'
+import { restoreSteps, runMainStep } from './helpers/steps.js'
 
 /**
  * A corpus of bad inputs, each run through the main step with the real @actions/core. Whatever the
@@ -19,27 +18,21 @@ const URL_PASSWORD = 'hunter2-url-pass'
 const KB10 = 10 * 1024
 const LONG_SECRET = 'Lq7-long-secret-'.repeat(KB10 / 16)
 
-let received = 0
-const server = http.createServer((request, response) => {
-  received++
-  request.resume()
-  request.on('end', () =>
-    response.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":{"code":401,"message":"counted","title":"Unauthorized"}}')
-  )
-})
-await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-const PORT = (server.address() as AddressInfo).port
+// A loopback server, not nock: whatever path or method a bad input would lead to, it is counted.
+const server = await startKeystone()
+server.onPost((_request, response) =>
+  response.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify(keystoneError(401, 'Unauthorized', 'counted')))
+)
+const PORT = server.port
 const HOSTPORT = `127.0.0.1:${PORT}`
-const AUTH = `http://${HOSTPORT}/v3`
+const AUTH = server.authUrl
 
-afterAll(() => new Promise<void>(resolve => server.close(() => resolve())))
+afterAll(() => server.close())
 
-let step: StepRun | undefined
 let restoreEnv: () => void
 beforeEach(() => (restoreEnv = envSnapshot()))
 afterEach(() => {
-  step?.restore()
-  step = undefined
+  restoreSteps()
   restoreEnv()
 })
 
@@ -156,7 +149,10 @@ const CASES: Record<string, Case> = {
   'OS_AUTH_URL with ftp:// in an OpenRC': { env: { ...OPENRC, OS_AUTH_URL: `ftp://${HOSTPORT}/v3` }, error: /OS_AUTH_URL must start with https/ },
 
   // ── credentials that do not add up ──────────────────────────────────────────────────────────
-  'unknown auth-method': { inputs: { ...BASE, 'auth-method': 'v3token' }, error: /auth-method.*use password, application-credential or oidc/ },
+  'unknown auth-method': {
+    inputs: { ...BASE, 'auth-method': 'v3token' },
+    error: /auth-method.*use password, application-credential, oidc-client or oidc/
+  },
   'auth-method oidc': { inputs: { ...BASE, 'auth-method': 'oidc' }, error: /auth-method/ },
   'auth-method application-credential with only a password': {
     inputs: { ...BASE, 'auth-method': 'application-credential' },
@@ -278,10 +274,9 @@ function secretsOf(c: Case): string[] {
 }
 
 async function run(c: Case): Promise<{ run: StepRun; requests: number }> {
-  const before = received
-  step = githubStep({ revoke: 'true', 'export-env': 'true', ...c.inputs })
-  await runMain({ core: step.core, env: c.env ?? {}, timeoutMs: 500 })
-  return { run: step, requests: received - before }
+  const before = server.requests.length
+  const step = await runMainStep(c.inputs, { env: c.env ?? {}, timeoutMs: 500 })
+  return { run: step, requests: server.requests.length - before }
 }
 
 function expectStoppedCleanly(c: Case, { run: r, requests }: { run: StepRun; requests: number }): void {

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { cancellationSignal, JobCancelled } from '../src/runtime/cancellation.js'
-import { runMain } from '../src/steps/main-step.js'
-import { runPost } from '../src/steps/post-step.js'
 import { abortableSleep } from '../src/net/retry.js'
-import { githubStep, type StepRun } from './helpers/github.js'
+import type { StepRun } from './helpers/github.js'
+import { restoreSteps, runMainStep, runPostStep, savedField, savedState } from './helpers/steps.js'
 import { envSnapshot, issueToken, startKeystone, type KeystoneServer } from './helpers/hostile-server.js'
 import { JSON_HEADERS, PROJ2, TOKEN, USER2 } from './helpers/keystone-fixtures.js'
 
@@ -15,15 +14,13 @@ import { JSON_HEADERS, PROJ2, TOKEN, USER2 } from './helpers/keystone-fixtures.j
  */
 
 let keystone: KeystoneServer
-let step: StepRun | undefined
 let restoreEnv: () => void
 
 beforeAll(async () => (keystone = await startKeystone()))
 afterAll(() => keystone.close())
 beforeEach(() => (restoreEnv = envSnapshot()))
 afterEach(() => {
-  step?.restore()
-  step = undefined
+  restoreSteps()
   restoreEnv()
   keystone.reset()
 })
@@ -31,26 +28,16 @@ afterEach(() => {
 const LOGIN = {
   'user-id': USER2.id,
   password: 'cancel-Pa55word',
-  'project-id': PROJ2.id,
-  revoke: 'true',
-  'export-env': 'true'
+  'project-id': PROJ2.id
 }
 
 /** Runs the main step and cancels it `afterMs` after it starts, as the runner's SIGINT would. */
-async function cancelledMain(inputs: Record<string, string>, afterMs: number): Promise<StepRun> {
-  step = githubStep({ 'auth-url': keystone.authUrl, ...LOGIN, ...inputs })
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(new JobCancelled('The job was cancelled (SIGINT) while the main step was running.')), afterMs)
-  await runMain({ core: step.core, env: {}, timeoutMs: 2000, signal: controller.signal })
-  clearTimeout(timer)
-  return step
+function cancelledMain(inputs: Record<string, string>, afterMs: number): Promise<StepRun> {
+  return runMainStep({ 'auth-url': keystone.authUrl, ...LOGIN, ...inputs }, { timeoutMs: 2000, cancelAfterMs: afterMs })
 }
 
-async function postStep(state: Record<string, string>): Promise<StepRun> {
-  const post = githubStep({ 'max-wait': '0' }, state)
-  await runPost({ core: post.core, env: {}, timeoutMs: 2000 })
-  post.restore()
-  return post
+function postStep(state: Record<string, string>): Promise<StepRun> {
+  return runPostStep(state, { inputs: { 'max-wait': '0' }, timeoutMs: 2000 })
 }
 
 const errors = (run: StepRun) => run.lines.filter(line => line.startsWith('::error::'))
@@ -80,7 +67,7 @@ test('cancelled while waiting for its pacing slot: no request at all, one clear 
   const run = await cancelledMain({ 'job-index': '5', 'job-total': '10', 'rate-limit': '1/min' }, 50)
   expect(keystone.requests).toEqual([])
   expect(errors(run)).toEqual(['::error::The job was cancelled (SIGINT) while the main step was running.'])
-  expect(run.state().token ?? '').toBe('')
+  expect(savedField(run, 'token') ?? '').toBe('')
 })
 
 test('cancelled during a retry back-off: the back-off ends at once and no further request is sent', async () => {
@@ -101,8 +88,8 @@ test('cancelled while the login is on the wire: the login finishes, its token is
   expect(errors(run)).toEqual(['::error::The job was cancelled (SIGINT) while the main step was running.'])
   expect(run.exported()).toEqual({})
   // Revoked by the main step: the post step has nothing left to do.
-  expect(run.state().token).toBe('')
-  expect(run.state()['other-tokens']).toBe('')
+  expect(savedField(run, 'token')).toBe('')
+  expect(savedField(run, 'others')).toBe('')
   const post = await postStep(run.state())
   expect(post.lines).toEqual(['No token to revoke: the main step did not issue one, or already revoked it.'])
 })
@@ -112,7 +99,7 @@ test('cancelled while the login is on the wire and Keystone does not take the re
   keystone.onDelete((_request, response) => response.writeHead(503, JSON_HEADERS).end('{}'))
   const run = await cancelledMain({}, 100)
   expect(run.lines).toContain('::warning::Could not revoke the token Keystone issued before the cancellation: the post step tries again.')
-  expect(run.state()['other-tokens']).toBe(TOKEN)
+  expect(savedField(run, 'others')).toBe(TOKEN)
   keystone.reset()
   const post = await postStep(run.state())
   expect(revoked()).toEqual([TOKEN])
@@ -124,15 +111,53 @@ test('a producer cancelled during its login seals nothing: the token is revoked,
   const run = await cancelledMain({ 'share-key': 'a-long-enough-share-key-0123456789abcdef' }, 100)
   expect(run.outputs()['shared-token']).toBeUndefined()
   expect(revoked()).toEqual([TOKEN])
-  expect(run.state().token).toBe('')
+  expect(savedField(run, 'token')).toBe('')
 })
 
 test('cancelled after the token was handed to later steps: the main step ends normally, the post step revokes', async () => {
   const run = await cancelledMain({}, 1500)
   expect(errors(run)).toEqual([])
   expect(run.exported().OS_TOKEN).toBe(TOKEN)
-  expect(run.state().token).toBe(TOKEN)
+  expect(savedField(run, 'token')).toBe(TOKEN)
   const post = await postStep(run.state())
   expect(revoked()).toEqual([TOKEN])
   expect(post.lines).toContain('Token revoked.')
+})
+
+// --- the post step: cancelled, it still sends each revocation once, at once ----------------------
+
+/** Runs the post step and cancels it `afterMs` after it starts (negative: before it starts). */
+function cancelledPost(state: Record<string, string>, afterMs: number, inputs: Record<string, string> = {}): Promise<StepRun> {
+  return runPostStep(state, { inputs, timeoutMs: 2000, cancelAfterMs: afterMs })
+}
+
+const saved = () => savedState({ token: TOKEN, authUrl: keystone.authUrl, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), revoke: 'true' })
+
+test.each([-1, 0, 20, 50])('post step cancelled %i ms after it starts: the revocation still goes out, and lands', async afterMs => {
+  keystone.onDelete((_request, response) => setTimeout(() => response.writeHead(204).end(), 100))
+  const post = await cancelledPost(saved(), afterMs)
+  expect(revoked()).toEqual([TOKEN])
+  expect(post.lines).toContain('Token revoked.')
+})
+
+test('post step cancelled during a back-off: the back-off ends at once, one last attempt goes out, and its answer is final', async () => {
+  let deletes = 0
+  keystone.onDelete((_request, response) =>
+    ++deletes === 1 ? response.writeHead(503, { 'Retry-After': '20' }).end() : response.writeHead(204).end()
+  )
+  const started = Date.now()
+  const post = await cancelledPost(saved(), 300)
+  expect(Date.now() - started).toBeLessThan(5000)
+  expect(revoked()).toEqual([TOKEN, TOKEN])
+  expect(post.lines).toContain('Token revoked.')
+})
+
+test('post step cancelled while Keystone keeps failing: one last attempt, then a warning that says until when the token stays valid', async () => {
+  keystone.onDelete((_request, response) => response.writeHead(503, { 'Retry-After': '20' }).end())
+  const post = await cancelledPost(saved(), 300)
+  expect(revoked()).toEqual([TOKEN, TOKEN])
+  const warning = post.lines.find(line => line.startsWith('::warning::'))
+  expect(warning).toMatch(
+    /^::warning::Could not revoke the token: .*The post step was cancelled, so it made one last attempt without waiting\. It stays valid until /
+  )
 })

@@ -2,16 +2,21 @@ import type { ActionConfig } from '../src/config/types.js'
 import { applicationCredentialIdentity } from '../src/login/application-credential.js'
 import { loginBody } from '../src/login/auth-request.js'
 import { passwordIdentity } from '../src/login/password.js'
-import { resolveConfig } from '../src/config/config.js'
+import { resolveConfig as resolveConfigWith } from '../src/config/config.js'
+import type { ConfigSource } from '../src/config/inputs.js'
+import { LOGIN_METHODS } from '../src/login/methods.js'
 import { type InputName, secretValues } from '../src/config/inputs.js'
 import { UserError } from '../src/errors.js'
 import { source } from './helpers/config-source.js'
+
+/** The configuration as the steps resolve it: with every login method of the action. */
+const resolveConfig = (source: ConfigSource) => resolveConfigWith(source, LOGIN_METHODS)
 
 const AUTH = 'https://keystone.example.com:5000/v3'
 
 /** The POST /v3/auth/tokens body of a password or application-credential login. */
 function requestBody({ credentials, scope }: ActionConfig): unknown {
-  if (credentials.method === 'oidc') throw new Error('a keyless login sends no credentials body')
+  if (credentials.method === 'oidc' || credentials.method === 'oidc-client') throw new Error('a federated login sends no credentials body')
   const identity = credentials.method === 'password' ? passwordIdentity(credentials) : applicationCredentialIdentity(credentials)
   return loginBody(identity, scope)
 }
@@ -216,7 +221,12 @@ describe('configuration errors name the input and the variable', () => {
       {},
       /no password is set/
     ],
-    ['unknown auth-method', { ...user, 'auth-method': 'token' }, {}, /`auth-method` is "token": use password, application-credential or oidc/],
+    [
+      'unknown auth-method',
+      { ...user, 'auth-method': 'token' },
+      {},
+      /`auth-method` is "token": use password, application-credential, oidc-client or oidc/
+    ],
     ['project and domain scope', { ...user, 'project-id': 'p', 'domain-name': 'd' }, {}, /Two scopes.*input `project-id` and input `domain-name`/],
     ['system and project scope', { ...user, 'project-id': 'p', 'system-scope': 'all' }, {}, /Two scopes/],
     [

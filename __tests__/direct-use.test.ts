@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import * as fs from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { join } from 'node:path'
 import { catalogEndpoints } from '../src/keystone/catalog.js'
@@ -14,7 +12,6 @@ import {
   tokenStatePath,
   type DirectUseInput
 } from '../src/handoff/direct-use.js'
-import { writeSetupFiles, type SetupFs } from '../src/runtime/files.js'
 import { AUTH_TYPE, tokenStateFileName } from '../src/handoff/auth-plugin.js'
 
 const PROJECT = '06dc33d721114eeabe87e6aaae96de6c'
@@ -184,6 +181,20 @@ describe('directUseSetup: refusals and notes', () => {
     expect(warnings).toMatch(/^the token's catalog has no public endpoints in region Nowhere \(its regions: GRA11, RegionOne, SBG5\)/m)
   })
 
+  test('catalog text reaches the log inert and bounded: escape sequences, workflow commands and thousands of regions', () => {
+    const hostile = `\u001b[2J\n::warning::forged${'x'.repeat(5000)}`
+    const regions = Array.from({ length: 3000 }, (_, i) => endpoint(`https://r${i}.example`, 'public', `${hostile}-${i}`))
+    const setup = directUseSetup(input({ region: 'Nowhere', tokenBody: tokenBody([{ type: hostile, endpoints: regions }]) }))
+    for (const line of [...setup.warnings, ...setup.notes]) {
+      // eslint-disable-next-line no-control-regex
+      expect(line).not.toMatch(/[\u0000-\u001f]|^::|\n::/)
+      expect(line.length).toBeLessThan(2000)
+    }
+    expect(setup.warnings.join('\n')).toMatch(/and 2980 more\)/)
+    const notes = directUseSetup(input({ tokenBody: tokenBody([{ type: hostile, endpoints: [endpoint('https://a.example')] }]) })).notes
+    expect(notes[0]!.length).toBeLessThan(400)
+  })
+
   test('warns about an empty catalog', () => {
     expect(directUseSetup(input({ tokenBody: tokenBody([]) })).warnings[0]).toMatch(/^the token's catalog is empty/)
   })
@@ -233,54 +244,6 @@ describe('prependPath', () => {
     expect(prependPath('/s', undefined, ':')).toBe('/s')
     expect(prependPath('/s', 'a::b:', ':')).toBe('/s:a:b')
     expect(prependPath('/s', 'a:/s:b', ':')).toBe('/s:a:b')
-  })
-})
-
-describe('writeSetupFiles', () => {
-  test('creates 0700 parents, restricts an existing file before writing the token into it', () => {
-    const calls: string[] = []
-    const fake: SetupFs = {
-      mkdirSync: (p, o) => calls.push(`mkdir ${p} ${o.mode.toString(8)}`),
-      chmodSync: (p, m) => {
-        calls.push(`chmod ${p} ${m.toString(8)}`)
-        if (p.endsWith('new')) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      },
-      writeFileSync: (p, _d, o) => void calls.push(`write ${p} ${o.mode.toString(8)}`)
-    }
-    writeSetupFiles(
-      [
-        { path: '/t/a/state', content: 'x', mode: 0o600 },
-        { path: '/t/a/new', content: 'y', mode: 0o644 }
-      ],
-      fake
-    )
-    expect(calls).toEqual([
-      'mkdir /t/a 700',
-      'chmod /t/a/state 600',
-      'write /t/a/state 600',
-      'mkdir /t/a 700',
-      'chmod /t/a/new 644',
-      'write /t/a/new 644'
-    ])
-  })
-
-  test('on a real file system, with the modes asked for', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'direct-use-'))
-    try {
-      const setup = directUseSetup(input({ runnerTemp: dir }))
-      writeFileSync(join(dir, 'pre'), '')
-      const directory = join(dir, 'openstack-token')
-      mkdirSync(join(directory, 'tokens'), { recursive: true, mode: 0o755 })
-      writeFileSync(setup.files.at(-1)!.path, 'old', { mode: 0o644 })
-      writeSetupFiles(setup.files, fs)
-      for (const file of setup.files) {
-        expect(readFileSync(file.path, 'utf8')).toBe(file.content)
-        expect(statSync(file.path).mode & 0o777).toBe(file.mode)
-      }
-      expect(statSync(join(directory, 'python')).mode & 0o777).toBe(0o700)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
   })
 })
 

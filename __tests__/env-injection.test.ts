@@ -1,5 +1,8 @@
 import { jest } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { envSnapshot, runnerCommands, startKeystone, type HttpHandler, type KeystoneServer } from './helpers/hostile-server.js'
 import { JSON_HEADERS, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
 
@@ -22,9 +25,8 @@ jest.unstable_mockModule('crypto', () => ({
   randomUUID: () => forcedUuid ?? realCrypto.randomUUID()
 }))
 // After the mock: everything that loads @actions/core.
-const { runMain } = await import('../src/steps/main-step.js')
-const { githubStep } = await import('./helpers/github.js')
-type StepRun = ReturnType<typeof githubStep>
+const { restoreSteps, runMainStep, savedField } = await import('./helpers/steps.js')
+type StepRun = import('./helpers/github.js').StepRun
 
 const PASSWORD = 'injection-Pa55word'
 
@@ -34,12 +36,10 @@ beforeAll(async () => {
 })
 afterAll(() => keystone?.close())
 
-let step: StepRun | undefined
 let restoreEnv: () => void
 beforeEach(() => (restoreEnv = envSnapshot()))
 afterEach(() => {
-  step?.restore()
-  step = undefined
+  restoreSteps()
   forcedUuid = undefined
   restoreEnv()
   keystone.reset()
@@ -59,18 +59,15 @@ const issuing =
 /** A password login with no scope asked: Keystone's answer is taken as it comes and exported. */
 async function main(doc: object, inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<StepRun> {
   keystone.onPost(issuing(doc))
-  step = githubStep({
-    'auth-url': keystone.authUrl,
-    'user-id': USER2.id,
-    password: PASSWORD,
-    revoke: 'true',
-    'export-env': 'true',
-    'max-wait': '0',
-    ...inputs
-  })
-  await runMain({ core: step.core, env, timeoutMs: 1000 })
-  return step
+  return runMainStep(
+    { 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, 'max-wait': '0', ...inputs },
+    { env: { RUNNER_TEMP: runnerTemp, ...env }, timeoutMs: 1000 }
+  )
 }
+
+/** One RUNNER_TEMP for every run: direct use's PYTHONPATH is then the same in each. */
+const runnerTemp = mkdtempSync(join(tmpdir(), 'env-injection-runner-temp-'))
+afterAll(() => rmSync(runnerTemp, { recursive: true, force: true }))
 
 /** What a benign answer exports and outputs: the names every hostile run must match exactly. */
 let baseline: { env: Record<string, string>; outputs: Record<string, string> }
@@ -78,8 +75,7 @@ beforeAll(async () => {
   const run = await main(tokenDoc())
   expect(run.exitCode()).toBe(0)
   baseline = { env: run.exported(), outputs: run.outputs() }
-  run.restore()
-  step = undefined
+  restoreSteps()
   keystone.reset()
 })
 
@@ -168,7 +164,7 @@ describe('a value that carries the very heredoc delimiter', () => {
     expect(exported).not.toHaveProperty('OS_TOKEN')
     expect(exported).not.toHaveProperty('OS_EVIL')
     expect(keystone.received('DELETE').map(r => r.headers['x-subject-token'])).toEqual([TOKEN])
-    expect(run.state().token).toBe('')
+    expect(savedField(run, 'token')).toBe('')
   })
 })
 
@@ -185,8 +181,7 @@ describe('hostile values reaching the log are not workflow commands', () => {
     keystone.onPost((_request, response) =>
       response.writeHead(401, JSON_HEADERS).end(JSON.stringify({ error: { code: 401, message, title: 'Unauthorized' } }))
     )
-    step = githubStep({ 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, 'max-wait': '0' })
-    await runMain({ core: step.core, env: {}, timeoutMs: 1000 })
+    const step = await runMainStep({ 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, 'max-wait': '0' }, { timeoutMs: 1000 })
     expect(step.exitCode()).toBe(1)
     expect(commandNames(step)).toEqual(['add-mask', 'error'])
     expect(step.exported()).toEqual({})

@@ -2,10 +2,8 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { performance } from 'node:perf_hooks'
-import { runMain } from '../src/steps/main-step.js'
-import { runPost } from '../src/steps/post-step.js'
-import { githubStep, parseCommandFile, type StepRun } from './helpers/github.js'
+import { parseCommandFile, type StepRun } from './helpers/github.js'
+import { expectNoLeak, restoreSteps, runMainStep, runPostStep, savedField, savedState } from './helpers/steps.js'
 import {
   envSnapshot,
   rawResponse,
@@ -60,12 +58,10 @@ afterAll(async () => {
   if (cert) fs.rmSync(cert.dir, { recursive: true, force: true })
 })
 
-let step: StepRun | undefined
 let restoreEnv: () => void
 beforeEach(() => (restoreEnv = envSnapshot()))
 afterEach(() => {
-  step?.restore()
-  step = undefined
+  restoreSteps()
   restoreEnv()
   for (const server of [keystone, raw, otherHost, otherPort, tlsKeystone]) server.reset()
 })
@@ -76,38 +72,20 @@ interface Timed {
 }
 
 async function main(authUrl: string, inputs: Record<string, string> = {}, timeoutMs = TIMEOUT): Promise<Timed> {
-  step = githubStep({
-    'auth-url': authUrl,
-    'user-id': USER2.id,
-    password: PASSWORD,
-    'project-id': PROJ2.id,
-    revoke: 'true',
-    'export-env': 'true',
-    ...ONE_ATTEMPT,
-    ...inputs
-  })
-  const start = performance.now()
-  await runMain({ core: step.core, env: {}, timeoutMs })
-  return { run: step, elapsed: performance.now() - start }
+  const run = await runMainStep(
+    { 'auth-url': authUrl, 'user-id': USER2.id, password: PASSWORD, 'project-id': PROJ2.id, ...ONE_ATTEMPT, ...inputs },
+    { timeoutMs }
+  )
+  return { run, elapsed: run.elapsedMs }
 }
 
 async function post(authUrl: string, inputs: Record<string, string> = ONE_ATTEMPT, timeoutMs = TIMEOUT): Promise<Timed> {
-  step = githubStep(inputs, { token: TOKEN, 'auth-url': authUrl, 'expires-at': new Date(Date.now() + 3600_000).toISOString(), revoke: 'true' })
-  const start = performance.now()
-  await runPost({ core: step.core, env: {}, timeoutMs })
-  return { run: step, elapsed: performance.now() - start }
+  const state = savedState({ token: TOKEN, authUrl, expiresAt: new Date(Date.now() + 3600_000).toISOString(), revoke: 'true' })
+  const run = await runPostStep(state, { inputs, timeoutMs })
+  return { run, elapsed: run.elapsedMs }
 }
 
 const commands = (run: StepRun, kind: string) => run.lines.filter(l => l.startsWith(`::${kind}::`))
-
-/** Neither the password nor the token shows on any line but the ::add-mask:: that registers it. */
-function expectNoLeak(run: StepRun): void {
-  for (const line of run.lines) {
-    if (line.startsWith('::add-mask::')) continue
-    expect(line).not.toContain(PASSWORD)
-    expect(line).not.toContain(TOKEN)
-  }
-}
 
 /** The main step's verdict on a hostile answer: one clear error, exit 1, in time, nothing handed on. */
 function expectOneError({ run, elapsed }: Timed, message: RegExp, bound = BOUND): string {
@@ -119,7 +97,7 @@ function expectOneError({ run, elapsed }: Timed, message: RegExp, bound = BOUND)
   expect(elapsed).toBeLessThan(bound)
   expect(run.exported()).toEqual({})
   expect(run.lines.join('\n')).not.toMatch(/\n\s+at |at .*\.ts:\d+/)
-  expectNoLeak(run)
+  expectNoLeak(run, PASSWORD, TOKEN)
   return errors[0]!
 }
 
@@ -129,7 +107,7 @@ function expectOneWarning({ run, elapsed }: Timed, message: RegExp, bound = TIME
   expect(commands(run, 'error')).toEqual([])
   expect(run.exitCode()).toBe(0)
   expect(elapsed).toBeLessThan(bound)
-  expectNoLeak(run)
+  expectNoLeak(run, PASSWORD, TOKEN)
 }
 
 /** The revocations the server saw, each carrying the token as itself. */
@@ -238,7 +216,7 @@ describe('main step: a token that is not the one asked for is reported and revok
     expectOneError(result, /issued a token that expires at .*no later than its own time of issue/)
     expect(revocations(keystone)).toEqual([TOKEN])
     expect(keystone.received('DELETE')[0]!.headers['x-auth-token']).toBe(TOKEN)
-    expect(result.run.state().token).toBe('')
+    expect(savedField(result.run, 'token')).toBe('')
   })
 
   const OTHER = { id: 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', name: 'project-b', domain: DOM2 }
@@ -268,7 +246,7 @@ describe('main step: a token that is not the one asked for is reported and revok
     expectOneError(result, message)
     expect(revocations(keystone)).toEqual([TOKEN])
     expect(result.run.outputs()).toEqual({})
-    expect(result.run.state().token).toBe('')
+    expect(savedField(result.run, 'token')).toBe('')
   })
 
   test('a mismatch whose revocation fails too: still one error, the token left to the post step', async () => {
@@ -279,7 +257,7 @@ describe('main step: a token that is not the one asked for is reported and revok
     expect(commands(result.run, 'warning')).toEqual([
       expect.stringMatching(/Could not revoke the token Keystone issued before the failure: the post step tries again/)
     ])
-    expect(result.run.state()['other-tokens']).toBe(TOKEN)
+    expect(savedField(result.run, 'others')).toBe(TOKEN)
   })
 })
 
@@ -405,8 +383,8 @@ describe('answers cut short after the token arrived: every token revoked, before
     const result = await main(raw.authUrl, RETRIES)
     expectOneError(result, /Gave up after \d+ attempts? .*the connection was reset/, 1000 + TIMEOUT + 2000)
     expectAllRevokedInOrder(raw)
-    expect(result.run.state().token ?? '').toBe('')
-    expect(result.run.state()['other-tokens'] ?? '').toBe('')
+    expect(savedField(result.run, 'token') ?? '').toBe('')
+    expect(savedField(result.run, 'others') ?? '').toBe('')
   })
 
   test('a body that stalls past the deadline', async () => {
@@ -445,13 +423,11 @@ describe('answers cut short after the token arrived: every token revoked, before
     expect(commands(result.run, 'warning')).toEqual([
       '::warning::Could not revoke the token Keystone issued before the failure: the post step tries again.'
     ])
-    const state = result.run.state()
-    expect(state['other-tokens']).toBe(issued[0])
+    expect(savedField(result.run, 'others')).toBe(issued[0])
     keystone.reset()
-    step = githubStep(ONE_ATTEMPT, state)
-    await runPost({ core: step.core, env: {}, timeoutMs: TIMEOUT })
+    const post = await runPostStep(result.run.state(), { inputs: ONE_ATTEMPT, timeoutMs: TIMEOUT })
     expect(revocations(keystone)).toEqual(issued)
-    expect(step.lines).toContain('A token Keystone issued during a failed or cancelled login revoked.')
+    expect(post.lines).toContain('A token Keystone issued during a failed or cancelled login revoked.')
   })
 })
 

@@ -3,9 +3,9 @@ import * as actionsCore from '@actions/core'
 import fc from 'fast-check'
 import { EOL } from 'node:os'
 import { lazyCore } from '../src/runtime/lazy-core.js'
-import { runMain } from '../src/steps/main-step.js'
-import { runPost } from '../src/steps/post-step.js'
+import { STATE_KEYS } from '../src/runtime/state.js'
 import { githubStep, type StepRun } from './helpers/github.js'
+import { restoreSteps, runMainStep, runPostStep, savedField, savedState, stateVariables } from './helpers/steps.js'
 import { issueToken, startKeystone, type KeystoneServer } from './helpers/hostile-server.js'
 import { PROJ2, TOKEN } from './helpers/keystone-fixtures.js'
 
@@ -97,9 +97,9 @@ describe('inputs and state: what @actions/core reads from the environment', () =
   })
 
   test.each([
-    ['token', 'abc'],
-    ['auth-url', ''],
-    ['kept-because', 'shared by another job: its revoker job revokes it']
+    [STATE_KEYS.token, 'abc'],
+    [STATE_KEYS.authUrl, ''],
+    [STATE_KEYS.keptBecause, 'shared by another job: its revoker job revokes it']
   ])('getState(%j)', (name, value) => {
     process.env[`STATE_${name}`] = value
     expect(lazyCore(process.env).getState(name)).toBe(actionsCore.getState(name))
@@ -124,10 +124,10 @@ describe('the file commands and the ID token: @actions/core, loaded on demand', 
     step = githubStep()
     const lazy = lazyCore({})
     await lazy.ready()
-    lazy.saveState('token', TOKEN)
+    lazy.saveState(STATE_KEYS.token, TOKEN)
     lazy.setOutput('expires-at', '2026-12-01T00:00:00.000Z')
     lazy.exportVariable('OS_TOKEN', TOKEN)
-    expect(step.state()).toEqual({ token: TOKEN })
+    expect(step.state()).toEqual(savedState({ token: TOKEN }))
     expect(step.outputs()).toEqual({ 'expires-at': '2026-12-01T00:00:00.000Z' })
     expect(step.exported()).toEqual({ OS_TOKEN: TOKEN })
     expect(lazy.summary).toBe(actionsCore.summary)
@@ -169,11 +169,9 @@ describe('the file commands and the ID token: @actions/core, loaded on demand', 
 
 describe('the steps: @actions/core is loaded while Keystone works, and only when it is needed', () => {
   let keystone: KeystoneServer
-  let step: StepRun | undefined
   beforeAll(async () => (keystone = await startKeystone()))
   afterEach(() => {
-    step?.restore()
-    step = undefined
+    restoreSteps()
     keystone.reset()
   })
   afterAll(() => keystone.close())
@@ -190,7 +188,6 @@ describe('the steps: @actions/core is loaded while Keystone works, and only when
   })
 
   test('main: the load starts while Keystone holds the login, and the token still reaches state, outputs and env', async () => {
-    step = githubStep()
     const load = jest.fn(() => import('@actions/core'))
     const loadsWhenKeystoneAnswered: number[] = []
     keystone.onPost((request, response) => {
@@ -208,20 +205,22 @@ describe('the steps: @actions/core is loaded while Keystone works, and only when
       }, 5)
     })
     const env = inputs(keystone.authUrl)
-    await runMain({ core: lazyCore(env, load), env, timeoutMs: 5000 })
+    const step = await runMainStep({}, { env, timeoutMs: 5000, core: () => lazyCore(env, load) })
     expect(step.lines.filter(line => line.startsWith('::error::'))).toEqual([])
     expect(loadsWhenKeystoneAnswered).toEqual([1])
     expect(load).toHaveBeenCalledTimes(1)
-    expect(step.state().token).toBe(TOKEN)
+    expect(savedField(step, 'token')).toBe(TOKEN)
     expect(step.outputs().token).toBe(TOKEN)
     expect(step.exported().OS_TOKEN).toBe(TOKEN)
     expect(step.exitCode()).toBe(0)
   })
 
   test('main: if @actions/core cannot load (a damaged checkout of the action), the token just issued is revoked', async () => {
-    step = githubStep()
     const env = inputs(keystone.authUrl)
-    await runMain({ core: lazyCore(env, () => Promise.reject(new Error('Cannot find module ./143.index.js'))), env, timeoutMs: 5000 })
+    const step = await runMainStep(
+      {},
+      { env, timeoutMs: 5000, core: () => lazyCore(env, () => Promise.reject(new Error('Cannot find module ./143.index.js'))) }
+    )
     expect(keystone.requests.map(request => request.method)).toEqual(['POST', 'DELETE'])
     expect(step.lines.filter(line => !line.startsWith('::add-mask::') && !line.startsWith('::debug::'))).toEqual([
       'Revoked the token Keystone issued before the failure.',
@@ -231,10 +230,9 @@ describe('the steps: @actions/core is loaded while Keystone works, and only when
   })
 
   test('main: a configuration error fails the step before any request, without loading anything', async () => {
-    step = githubStep()
     const load = jest.fn(() => import('@actions/core'))
     const env = { ...inputs(keystone.authUrl), INPUT_PASSWORD: '' }
-    await runMain({ core: lazyCore(env, load), env, timeoutMs: 5000 })
+    const step = await runMainStep({}, { env, timeoutMs: 5000, core: () => lazyCore(env, load) })
     expect(step.lines.filter(line => line.startsWith('::error::'))).toEqual([expect.stringMatching(/^::error::No credentials/)])
     expect(step.exitCode()).toBe(1)
     expect(keystone.requests).toEqual([])
@@ -242,15 +240,11 @@ describe('the steps: @actions/core is loaded while Keystone works, and only when
   })
 
   test('post: revokes and logs without ever loading @actions/core', async () => {
-    step = githubStep()
     const load = jest.fn(() => import('@actions/core'))
-    const env = {
-      STATE_token: TOKEN,
-      'STATE_auth-url': keystone.authUrl,
-      'STATE_expires-at': new Date(Date.now() + 3600_000).toISOString(),
-      STATE_revoke: 'true'
-    }
-    await runPost({ core: lazyCore(env, load), env, timeoutMs: 5000 })
+    const env = stateVariables(
+      savedState({ token: TOKEN, authUrl: keystone.authUrl, expiresAt: new Date(Date.now() + 3600_000).toISOString(), revoke: 'true' })
+    )
+    const step = await runPostStep({}, { env, timeoutMs: 5000, core: () => lazyCore(env, load) })
     expect(keystone.received('DELETE')).toHaveLength(1)
     expect(step.lines).toEqual([`::add-mask::${TOKEN}`, 'Token revoked.'])
     expect(load).not.toHaveBeenCalled()

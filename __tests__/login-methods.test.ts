@@ -11,7 +11,7 @@ const action = parse(fs.readFileSync(path.resolve(import.meta.dirname, '..', 'ac
 }
 
 test('every method is a value action.yml documents for auth-method', () => {
-  expect(LOGIN_METHODS.map(method => method.name)).toEqual(['password', 'application-credential', 'oidc'])
+  expect(LOGIN_METHODS.map(method => method.name)).toEqual(['password', 'application-credential', 'oidc-client', 'oidc'])
   for (const method of LOGIN_METHODS) expect(action.inputs['auth-method']!.description).toContain(method.name)
   expect(isAuthMethod('totp')).toBe(false)
 })

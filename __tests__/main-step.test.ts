@@ -3,9 +3,9 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { tokenStateFileName } from '../src/handoff/auth-plugin.js'
-import { runMain } from '../src/steps/main-step.js'
 import { nodeFiles, type StepFiles } from '../src/runtime/files.js'
-import { githubStep, type StepRun } from './helpers/github.js'
+import type { StepRun } from './helpers/github.js'
+import { expectNoLeak, restoreSteps, runMainStep, savedField, savedState, type StepOptions } from './helpers/steps.js'
 import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
 
 const KEYSTONE = 'https://keystone.test'
@@ -23,10 +23,9 @@ const JOB_ENV = {
   OS_REGION_NAME: 'GRA11'
 }
 
-let step: StepRun
 beforeAll(() => nock.disableNetConnect())
 afterEach(() => {
-  step?.restore()
+  restoreSteps()
   nock.cleanAll()
 })
 afterAll(() => {
@@ -34,10 +33,8 @@ afterAll(() => {
   nock.restore()
 })
 
-async function main(inputs: Record<string, string>, env: Record<string, string> = {}, files?: StepFiles): Promise<StepRun> {
-  step = githubStep({ revoke: 'true', 'export-env': 'true', ...inputs })
-  await runMain({ core: step.core, env, timeoutMs: 1000, ...(files && { files }) })
-  return step
+function main(inputs: Record<string, string>, env: Record<string, string> = {}, options: StepOptions = {}): Promise<StepRun> {
+  return runMainStep(inputs, { env, timeoutMs: 1000, ...options })
 }
 
 /** A login, with or without ?nocatalog: the step asks for the catalog when it has a region to check. */
@@ -49,14 +46,6 @@ function issues(status = 201, body: object = tokenBody(), headers: Record<string
 
 function errorLines(run: StepRun): string[] {
   return run.lines.filter(l => l.startsWith('::error::'))
-}
-
-/** No line may show a secret, except the ::add-mask:: line that registers it. */
-function expectNoLeak(run: StepRun, ...secrets: string[]): void {
-  for (const line of run.lines) {
-    if (line.startsWith('::add-mask::')) continue
-    for (const secret of secrets) expect(line).not.toContain(secret)
-  }
 }
 
 describe('a password login from the job env (bare uses:)', () => {
@@ -71,7 +60,8 @@ describe('a password login from the job env (bare uses:)', () => {
       OS_STORAGE_URL: '',
       // token-use: direct, the default: the auth plugin on PYTHONPATH serves the token as it is
       OS_AUTH_TYPE: 'openstack-token',
-      PYTHONPATH: path.join(os.tmpdir(), 'openstack-token', 'python'),
+      // no RUNNER_TEMP here: a fresh private folder under the temp dir
+      PYTHONPATH: expect.stringMatching(/\/openstack-token-\w+\/openstack-token\/python$/),
       OS_AUTH_URL: AUTH_URL,
       OS_IDENTITY_API_VERSION: '3',
       OS_PROJECT_ID: PROJ2.id,
@@ -90,6 +80,15 @@ describe('a password login from the job env (bare uses:)', () => {
       // OS_PASSCODE is not there: the job has none, and openstacksdk chokes on an empty one
       OS_TENANT_ID: '',
       OS_TENANT_NAME: '',
+      // an OIDC login's settings, the client secret among them
+      OS_CLIENT_ID: '',
+      OS_CLIENT_SECRET: '',
+      OS_IDENTITY_PROVIDER: '',
+      OS_PROTOCOL: '',
+      OS_DISCOVERY_ENDPOINT: '',
+      OS_ACCESS_TOKEN_ENDPOINT: '',
+      OS_ACCESS_TOKEN_TYPE: '',
+      OS_OPENID_SCOPE: '',
       OS_CLOUD: '',
       OS_PROJECT_DOMAIN_NAME: '',
       OS_DOMAIN_ID: '',
@@ -127,13 +126,15 @@ describe('a password login from the job env (bare uses:)', () => {
   test('saves what the post step needs', async () => {
     issues()
     const run = await main({ revoke: 'false' }, JOB_ENV)
-    expect(run.state()).toEqual({
-      token: TOKEN,
-      'other-tokens': '',
-      'auth-url': AUTH_URL,
-      'expires-at': run.outputs()['expires-at'],
-      revoke: 'false'
-    })
+    expect(run.state()).toEqual(
+      savedState({
+        token: TOKEN,
+        others: '',
+        authUrl: AUTH_URL,
+        expiresAt: run.outputs()['expires-at']!,
+        revoke: 'false'
+      })
+    )
   })
 
   test('a token of an application credential with access rules: the post step is told (Keystone cannot revoke it)', async () => {
@@ -146,9 +147,9 @@ describe('a password login from the job env (bare uses:)', () => {
     }
     issues(201, withRules)
     const run = await main({ 'token-use': 'exchange' }, JOB_ENV)
-    expect(run.state()['access-rules']).toBe('true')
+    expect(savedField(run, 'accessRules')).toBe('true')
     issues(201, body)
-    expect((await main({ 'token-use': 'exchange' }, JOB_ENV)).state()['access-rules']).toBeUndefined()
+    expect(savedField(await main({ 'token-use': 'exchange' }, JOB_ENV), 'accessRules')).toBeUndefined()
   })
 
   test('masks the password and the token before any other line, and prints neither', async () => {
@@ -203,7 +204,7 @@ describe('scopes as exported', () => {
     const run = await main({ 'export-env': 'false' }, JOB_ENV)
     expect(run.exported()).toEqual({})
     expect(run.outputs().token).toBe(TOKEN)
-    expect(run.state().token).toBe(TOKEN)
+    expect(savedField(run, 'token')).toBe(TOKEN)
   })
 })
 
@@ -336,19 +337,12 @@ describe('token-use: direct', () => {
   })
 
   /** A setup that cannot write its files: nothing handed on, the token revoked, one sentence naming RUNNER_TEMP. */
-  async function expectSetupFailure(files: StepFiles, why: RegExp): Promise<void> {
+  async function expectSetupFailure(files: StepFiles, error: RegExp): Promise<void> {
     nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
-    const run = await main({}, { ...JOB_ENV, RUNNER_TEMP: files.tempDir }, files)
+    const run = await main({}, { ...JOB_ENV, RUNNER_TEMP: files.tempDir }, { files })
     expect(run.exitCode()).toBe(1)
-    const escaped = files.tempDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    expect(errorLines(run)).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^::error::Could not write the files later steps need for token-use: direct under RUNNER_TEMP \\(${escaped}\\): ${why.source}.*; RUNNER_TEMP must be a folder this job can write to, or set token-use: exchange\\.$`
-        )
-      )
-    ])
+    expect(errorLines(run)).toEqual([expect.stringMatching(error)])
     expect(run.exported()).toEqual({})
     expect(run.outputs()).toEqual({})
     expect(revoked.isDone()).toBe(true)
@@ -359,13 +353,19 @@ describe('token-use: direct', () => {
 
   test('a folder where the plugin should go: fails before anything is exported, and revokes the token', async () => {
     fs.mkdirSync(path.join(runnerTemp, 'openstack-token', 'python', 'openstack_token.py'), { recursive: true })
-    await expectSetupFailure(nodeFiles({ RUNNER_TEMP: runnerTemp }), /EISDIR/)
+    await expectSetupFailure(
+      nodeFiles({ RUNNER_TEMP: runnerTemp }),
+      /^::error::Could not write RUNNER_TEMP\/openstack-token\/python\/openstack_token\.py \(a folder is in the way\): later steps need that file; give the job a writable RUNNER_TEMP/
+    )
   })
 
   test('a RUNNER_TEMP that is not a folder: the same', async () => {
     const file = path.join(runnerTemp, 'a-file')
     fs.writeFileSync(file, '')
-    await expectSetupFailure(nodeFiles({ RUNNER_TEMP: file }), /ENOTDIR/)
+    await expectSetupFailure(
+      nodeFiles({ RUNNER_TEMP: file }),
+      /^::error::Could not write RUNNER_TEMP\/openstack-token \(ENOTDIR\): .*writable RUNNER_TEMP/
+    )
   })
 
   test('a read-only RUNNER_TEMP: the same', async () => {
@@ -376,7 +376,13 @@ describe('token-use: direct', () => {
         throw Object.assign(new Error(`EROFS: read-only file system, mkdir '${runnerTemp}/openstack-token/python'`), { code: 'EROFS' })
       }
     }
-    await expectSetupFailure(readOnly, /EROFS: read-only file system/)
+    const escaped = runnerTemp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    await expectSetupFailure(
+      readOnly,
+      new RegExp(
+        `^::error::Could not write the files later steps need for token-use: direct under RUNNER_TEMP \\(${escaped}\\): EROFS: read-only file system.*; RUNNER_TEMP must be a folder this job can write to, or set token-use: exchange\\.$`
+      )
+    )
   })
 })
 
@@ -570,7 +576,6 @@ describe('credential files', () => {
 
   test('a clouds.yaml on disk, found through OS_CLOUD as openstacksdk would', async () => {
     issues()
-    step = githubStep({ revoke: 'true', 'export-env': 'true' })
     const files = {
       read: (file: string) => (file === '/home/runner/.config/openstack/clouds.yaml' ? CLOUDS : undefined),
       write: () => undefined,
@@ -579,13 +584,12 @@ describe('credential files', () => {
       tempDir: '/tmp',
       writeWithMode: () => undefined
     }
-    await runMain({ core: step.core, env: { OS_CLOUD: 'ovh' }, files })
-    expect(step.exitCode()).toBe(0)
-    expect(step.exported().OS_TOKEN).toBe(TOKEN)
+    const run = await runMainStep({}, { env: { OS_CLOUD: 'ovh' }, files })
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported().OS_TOKEN).toBe(TOKEN)
   })
 
   test('a cloud input with no clouds.yaml anywhere', async () => {
-    step = githubStep({ revoke: 'true', 'export-env': 'true', cloud: 'ovh' })
     const files = {
       read: () => undefined,
       write: () => undefined,
@@ -594,8 +598,8 @@ describe('credential files', () => {
       cwd: '/work',
       tempDir: '/tmp'
     }
-    await runMain({ core: step.core, env: {}, files })
-    expect(errorLines(step)[0]).toMatch(/^::error::input `cloud` is "ovh" but no clouds.yaml was found/)
+    const run = await runMainStep({ cloud: 'ovh' }, { files })
+    expect(errorLines(run)[0]).toMatch(/^::error::input `cloud` is "ovh" but no clouds.yaml was found/)
   })
 })
 
@@ -603,8 +607,10 @@ describe('rate limits', () => {
   test('pacing: a matrix job waits for its own slot before its one login', async () => {
     issues()
     const sleeps: number[] = []
-    step = githubStep({ revoke: 'true', 'export-env': 'true', 'job-index': '7', 'job-total': '100', 'rate-limit': '60/min burst 2' })
-    await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } })
+    const step = await runMainStep(
+      { 'job-index': '7', 'job-total': '100', 'rate-limit': '60/min burst 2' },
+      { env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } }
+    )
     expect(step.exitCode()).toBe(0)
     expect(sleeps).toEqual([5000])
     expect(step.lines).toContain("Waiting 5 s for this job's slot (job 8 of 100 at 60/min burst 2).")
@@ -616,8 +622,7 @@ describe('rate limits', () => {
       .reply(429, { error: { status: '429 Too Many Requests', message: 'Too Many Requests' } }, { ...JSON_HEADERS, 'Retry-After': '3' })
     issues()
     const sleeps: number[] = []
-    step = githubStep({ revoke: 'true', 'export-env': 'true' })
-    await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } })
+    const step = await runMainStep({}, { env: JOB_ENV, clock: { now: () => Date.now(), random: () => 0.5, sleep: async ms => void sleeps.push(ms) } })
     expect(step.exitCode()).toBe(0)
     // Retry-After, plus full jitter on top (random 0.5 of the first 2 s bound) so a crowd spreads out
     expect(sleeps).toEqual([4000])
@@ -630,8 +635,10 @@ describe('rate limits', () => {
   test('when max-wait runs out, the error says how long and how many attempts', async () => {
     nock(KEYSTONE).post('/v3/auth/tokens').times(50).reply(429, {}, JSON_HEADERS)
     let now = Date.now()
-    step = githubStep({ revoke: 'true', 'export-env': 'true', 'max-wait': '2m' })
-    await runMain({ core: step.core, env: JOB_ENV, clock: { now: () => now, random: () => 0.99, sleep: async ms => void (now += ms) } })
+    const step = await runMainStep(
+      { 'max-wait': '2m' },
+      { env: JOB_ENV, clock: { now: () => now, random: () => 0.99, sleep: async ms => void (now += ms) } }
+    )
     expect(step.exitCode()).toBe(1)
     expect(errorLines(step)).toEqual([
       expect.stringMatching(
@@ -749,7 +756,7 @@ describe('failures', () => {
     )
     expect(run.exported()).toEqual({})
     // The post step finds nothing left to do.
-    expect(run.state().token).toBe('')
+    expect(savedField(run, 'token')).toBe('')
     expectNoLeak(run, PASSWORD, TOKEN)
   })
 
@@ -765,14 +772,14 @@ describe('failures', () => {
   test('when exporting fails half-way, the token is revoked before the step fails', async () => {
     issues()
     const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
-    step = githubStep({ revoke: 'true', 'export-env': 'true' })
-    const core = {
-      ...step.core,
-      exportVariable: () => {
-        throw new Error('EACCES: permission denied, open GITHUB_ENV')
-      }
-    }
-    await runMain({ core, env: JOB_ENV, timeoutMs: 1000 })
+    const step = await main({}, JOB_ENV, {
+      core: core => ({
+        ...core,
+        exportVariable: () => {
+          throw new Error('EACCES: permission denied, open GITHUB_ENV')
+        }
+      })
+    })
     expect(revoked.isDone()).toBe(true)
     expect(step.exitCode()).toBe(1)
     expect(errorLines(step)[0]).toMatch(/^::error::openstack-token hit an internal error \(EACCES: permission denied, open GITHUB_ENV\)/)
@@ -783,16 +790,16 @@ describe('failures', () => {
   test('when that revocation fails too, the token stays in state for the post step', async () => {
     issues()
     nock(KEYSTONE).delete('/v3/auth/tokens').reply(503)
-    step = githubStep({ revoke: 'true', 'export-env': 'true' })
-    const core = {
-      ...step.core,
-      setOutput: () => {
-        throw new Error('disk full')
-      }
-    }
-    await runMain({ core, env: JOB_ENV, timeoutMs: 1000 })
+    const step = await main({}, JOB_ENV, {
+      core: core => ({
+        ...core,
+        setOutput: () => {
+          throw new Error('disk full')
+        }
+      })
+    })
     expect(step.exitCode()).toBe(1)
-    expect(step.state()['other-tokens']).toBe(TOKEN)
+    expect(savedField(step, 'others')).toBe(TOKEN)
     expect(step.lines).toContainEqual(
       expect.stringMatching(/^::warning::Could not revoke the token Keystone issued before the failure: the post step tries again/)
     )

@@ -3,8 +3,8 @@ import * as path from 'node:path'
 import ts from 'typescript'
 
 /**
- * The shape of src/: modules import along the data's way, never in a circle (type imports
- * included), and the entry points stay thin.
+ * The shape of src/: folders import along the data's way, one way only (ALLOWED), modules never
+ * in a circle (type imports included), and the entry points stay thin.
  */
 
 const SRC = path.resolve(import.meta.dirname, '..', 'src')
@@ -57,6 +57,56 @@ test('the module graph has no cycles', () => {
   }
   for (const node of edges.keys()) if (!state.has(node)) walk(node, [node])
   expect(cycles).toEqual([])
+})
+
+/**
+ * The architecture, read downhill: each folder of src/ and the folders it may import from. The
+ * data flows from the entry points through a step to the folders that do the work; nothing below
+ * knows what is above it. `entry` is src/main.ts and src/post.ts; `base` the other files at the top
+ * of src/ (errors, times, JSON), which import nothing.
+ */
+const ALLOWED: Record<string, readonly string[]> = {
+  entry: ['steps', 'runtime'],
+  steps: ['login', 'handoff', 'share', 'credential-files', 'keystone', 'config', 'net', 'runtime', 'base'],
+  login: ['keystone', 'config', 'net', 'runtime', 'base'],
+  handoff: ['keystone', 'config', 'net', 'runtime', 'base'],
+  share: ['keystone', 'config', 'net', 'runtime', 'base'],
+  'credential-files': ['config', 'runtime', 'base'],
+  keystone: ['config', 'net', 'runtime', 'base'],
+  config: ['net', 'runtime', 'base'],
+  net: ['runtime', 'base'],
+  runtime: ['base'],
+  base: []
+}
+
+const ENTRY_POINTS = new Set(['main.ts', 'post.ts'])
+
+function folderOf(file: string): string {
+  const relative = path.relative(SRC, file)
+  if (!relative.includes(path.sep)) return ENTRY_POINTS.has(relative) ? 'entry' : 'base'
+  return relative.split(path.sep)[0]!
+}
+
+test('every folder of src/ has its place in the allowed directions', () => {
+  const folders = new Set([...graph().keys()].map(folderOf))
+  expect([...folders].filter(folder => !Object.hasOwn(ALLOWED, folder))).toEqual([])
+})
+
+test('the allowed directions run one way: no folder can reach itself through them', () => {
+  const reaches = (from: string, seen = new Set<string>()): Set<string> => {
+    for (const next of ALLOWED[from] ?? []) if (!seen.has(next)) reaches(next, seen.add(next))
+    return seen
+  }
+  expect(Object.keys(ALLOWED).filter(folder => reaches(folder).has(folder))).toEqual([])
+})
+
+test('folders import only downhill, type imports included', () => {
+  const uphill = [...graph()].flatMap(([from, targets]) =>
+    targets
+      .filter(target => folderOf(target) !== folderOf(from) && !(ALLOWED[folderOf(from)] ?? []).includes(folderOf(target)))
+      .map(target => `${path.relative(SRC, from)} → ${path.relative(SRC, target)} (${folderOf(from)} may not import ${folderOf(target)})`)
+  )
+  expect(uphill).toEqual([])
 })
 
 test('the entry points only hand the runner to a step', () => {

@@ -4,23 +4,13 @@ import nock from 'nock'
 import type { IncomingHttpHeaders } from 'node:http'
 import { KeystoneError, UserError } from '../src/errors.js'
 import type { HttpResponse } from '../src/net/http.js'
-import { Keystone, type Token } from '../src/keystone/client.js'
-import {
-  describeIdToken,
-  describeRequestedScope,
-  exchangeIdToken,
-  federationAuthUrl,
-  federationRefusal,
-  ID_TOKEN_PERMISSIONS_YAML,
-  idTokenClaims,
-  idTokenError,
-  keylessLogin,
-  rescopeBody,
-  type FederatingKeystone,
-  type KeylessLoginDeps,
-  type OidcSettings,
-  type RefusalExplainer
-} from '../src/login/oidc.js'
+import { Keystone } from '../src/keystone/client.js'
+import { type Token } from '../src/keystone/token.js'
+import type { RefusalExplainer } from '../src/keystone/answers.js'
+import { describeRequestedScope } from '../src/keystone/answers.js'
+import { federationAuthUrl, rescopeBody, type FederatingKeystone } from '../src/login/federation.js'
+import { describeIdToken, ID_TOKEN_PERMISSIONS_YAML, idTokenClaims, idTokenError } from '../src/login/github-id-token.js'
+import { exchangeIdToken, federationRefusal, keylessLogin, type KeylessLoginDeps, type OidcSettings } from '../src/login/oidc.js'
 import { JSON_HEADERS, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody } from './helpers/keystone-fixtures.js'
 
 const AUTH = 'https://keystone.test/v3'

@@ -1,16 +1,15 @@
 import nock from 'nock'
-import { runPost } from '../src/steps/post-step.js'
 import { fakeClock } from './helpers/clock.js'
-import { githubStep, type StepRun } from './helpers/github.js'
+import type { StepRun } from './helpers/github.js'
+import { expectNoLeak, restoreSteps, runPostStep, savedState, type StateField } from './helpers/steps.js'
 import { JSON_HEADERS, keystoneError, TOKEN } from './helpers/keystone-fixtures.js'
 
 const KEYSTONE = 'https://keystone.test'
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString()
 
-let step: StepRun
 beforeAll(() => nock.disableNetConnect())
 afterEach(() => {
-  step?.restore()
+  restoreSteps()
   nock.cleanAll()
 })
 afterAll(() => {
@@ -18,19 +17,18 @@ afterAll(() => {
   nock.restore()
 })
 
-async function post(state: Record<string, string>, inputs: Record<string, string> = {}, clock = fakeClock()): Promise<StepRun> {
-  step = githubStep(inputs, state)
-  await runPost({ core: step.core, env: {}, timeoutMs: 1000, clock })
-  return step
+function post(state: Record<string, string>, inputs: Record<string, string> = {}, clock = fakeClock()): Promise<StepRun> {
+  return runPostStep(state, { inputs, timeoutMs: 1000, clock })
 }
 
-const saved = (extra: Record<string, string> = {}) => ({
-  token: TOKEN,
-  'auth-url': `${KEYSTONE}/v3`,
-  'expires-at': inAnHour(),
-  revoke: 'true',
-  ...extra
-})
+const saved = (extra: Partial<Record<StateField, string>> = {}) =>
+  savedState({
+    token: TOKEN,
+    authUrl: `${KEYSTONE}/v3`,
+    expiresAt: inAnHour(),
+    revoke: 'true',
+    ...extra
+  })
 
 function infoLines(run: StepRun): string[] {
   return run.lines.filter(l => !l.startsWith('::add-mask::'))
@@ -59,7 +57,7 @@ test.each([401, 404])(
     nock(KEYSTONE)
       .delete('/v3/auth/tokens')
       .reply(status, keystoneError(status, 'x', 'y'), JSON_HEADERS)
-    const run = await post(saved({ 'access-rules': 'true' }))
+    const run = await post(saved({ accessRules: 'true' }))
     const lines = infoLines(run)
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(
@@ -71,7 +69,7 @@ test.each([401, 404])(
 
 test('a token of an application credential with access rules that Keystone does revoke: "Token revoked."', async () => {
   nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
-  const run = await post(saved({ 'access-rules': 'true' }))
+  const run = await post(saved({ accessRules: 'true' }))
   expect(infoLines(run)).toEqual(['Token revoked.'])
 })
 
@@ -80,7 +78,7 @@ test('5xx: a warning that says until when the token stays valid, never a failed 
     .delete('/v3/auth/tokens')
     .reply(500, keystoneError(500, 'Internal Server Error', 'boom'), JSON_HEADERS)
   const expiresAt = inAnHour()
-  const run = await post(saved({ 'expires-at': expiresAt }))
+  const run = await post(saved({ expiresAt: expiresAt }))
   expect(run.exitCode()).toBe(0)
   expect(infoLines(run)).toEqual([
     `::warning::Could not revoke the token: Keystone answered HTTP 500 to the revocation at ${KEYSTONE}/v3/auth/tokens: "boom". It stays valid until ${expiresAt.replace(/\.\d{3}Z$/, 'Z')}.`
@@ -89,7 +87,7 @@ test('5xx: a warning that says until when the token stays valid, never a failed 
 
 test('Keystone unreachable: a warning after the retries, never a failed job', async () => {
   const clock = fakeClock()
-  const run = await post(saved({ 'auth-url': 'http://127.0.0.1:1/v3' }), {}, clock)
+  const run = await post(saved({ authUrl: 'http://127.0.0.1:1/v3' }), {}, clock)
   expect(run.exitCode()).toBe(0)
   const warning = infoLines(run).find(l => l.startsWith('::warning::'))
   expect(warning).toMatch(
@@ -119,7 +117,7 @@ test('max-wait: 0 means one attempt', async () => {
 
 test("a token the runner's clock says has expired is still revoked: the clock may run fast", async () => {
   const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
-  const run = await post(saved({ 'expires-at': new Date(Date.now() - 1000).toISOString() }))
+  const run = await post(saved({ expiresAt: new Date(Date.now() - 1000).toISOString() }))
   expect(revoked.isDone()).toBe(true)
   expect(infoLines(run)).toEqual(['Token revoked.'])
 })
@@ -128,7 +126,7 @@ test('an expired token costs a quiet 404', async () => {
   nock(KEYSTONE)
     .delete('/v3/auth/tokens')
     .reply(404, keystoneError(404, 'Not Found', 'Could not find token'), JSON_HEADERS)
-  const run = await post(saved({ 'expires-at': new Date(Date.now() - 1000).toISOString() }))
+  const run = await post(saved({ expiresAt: new Date(Date.now() - 1000).toISOString() }))
   expect(infoLines(run)).toEqual(['Token already revoked or expired: nothing to do.'])
   expect(run.exitCode()).toBe(0)
 })
@@ -137,7 +135,7 @@ test('tokens left over by a failed or cancelled login are revoked, whatever revo
   const revoked = ['left-over-1', 'left-over-2'].map(token =>
     nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', token).reply(204)
   )
-  const run = await post(saved({ token: '', 'other-tokens': 'left-over-1\nleft-over-2', revoke: 'false' }))
+  const run = await post(saved({ token: '', others: 'left-over-1\nleft-over-2', revoke: 'false' }))
   for (const scope of revoked) expect(scope.isDone()).toBe(true)
   expect(infoLines(run)).toEqual([
     'A token Keystone issued during a failed or cancelled login revoked.',
@@ -149,7 +147,7 @@ test('tokens left over by a failed or cancelled login are revoked, whatever revo
 test('the CA saved in state is used, not a file a later step may have deleted', async () => {
   // A CA that is not PEM makes the TLS setup fail at once: proof that the saved text reached it.
   nock(KEYSTONE).delete('/v3/auth/tokens').reply(204)
-  const withFileOnly = await post(saved({ 'ca-file': '/nonexistent/ca.pem' }))
+  const withFileOnly = await post(saved({ caFile: '/nonexistent/ca.pem' }))
   expect(infoLines(withFileOnly)).toEqual(['Token revoked.'])
 })
 
@@ -168,4 +166,17 @@ test('the token is masked again and never printed', async () => {
   const run = await post(saved())
   expect(run.lines[0]).toBe(`::add-mask::${TOKEN}`)
   for (const line of run.lines.slice(1)) expect(line).not.toContain(TOKEN)
+  expectNoLeak(run, TOKEN)
+})
+
+test('what the post step reads back from its saved state reaches the log on one bounded line, with no escape sequence or workflow command', async () => {
+  const hostile = `\u001b]8;;https://evil.test\u0007click\n::error::forged${'x'.repeat(90_000)}`
+  const run = await post(saved({ revoke: 'false', keptBecause: hostile, expiresAt: hostile }))
+  const lines = infoLines(run)
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^Token left valid until /)
+  expect(lines[0]!.length).toBeLessThan(400)
+  // eslint-disable-next-line no-control-regex
+  expect(lines[0]).not.toMatch(/[\u0000-\u001f]/)
+  expect(run.lines.some(line => line.startsWith('::error::'))).toBe(false)
 })

@@ -2,11 +2,16 @@ import { parseRetryAfter } from '../src/net/retry.js'
 import fc from 'fast-check'
 import { normalizeAuthUrl } from '../src/config/auth-url.js'
 import { INPUT_FALLBACKS, type InputName, SECRET_INPUTS } from '../src/config/inputs.js'
-import { resolveConfig } from '../src/config/config.js'
+import { resolveConfig as resolveConfigWith } from '../src/config/config.js'
+import type { ConfigSource } from '../src/config/inputs.js'
+import { LOGIN_METHODS } from '../src/login/methods.js'
 import type { ActionConfig } from '../src/config/types.js'
 import { oneLine, UserError } from '../src/errors.js'
 import { parseKeystoneTime } from '../src/time.js'
 import { source } from './helpers/config-source.js'
+
+/** The configuration as the steps resolve it: with every login method of the action. */
+const resolveConfig = (source: ConfigSource) => resolveConfigWith(source, LOGIN_METHODS)
 
 /**
  * Properties over arbitrary input: the functions that stand between what a user (or a server)
@@ -330,7 +335,8 @@ function configOrUserError(inputs: Partial<Record<InputName, string>>, env: Reco
   const { credentials } = config
   // A keyless login carries no secret at all (only an identity provider was generated).
   if (credentials.method === 'oidc') return
-  const secret = credentials.method === 'password' ? credentials.password : credentials.secret
+  const secret =
+    credentials.method === 'password' ? credentials.password : credentials.method === 'oidc-client' ? credentials.clientSecret : credentials.secret
   expect(secret).toContain(MARKER)
 }
 

@@ -1,5 +1,5 @@
 import { KeystoneError } from '../src/errors.js'
-import { NetworkError } from '../src/net/http.js'
+import { NetworkError } from '../src/errors.js'
 import { fakeClock } from './helpers/clock.js'
 import { backoffDelay, isRetryable, parseRetryAfter, parseRetryHint, retryHintHeader, withRetries, type RetryPolicy } from '../src/net/retry.js'
 

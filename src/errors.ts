@@ -1,4 +1,17 @@
-import type { NetworkError } from './net/http.js'
+/** How a request failed before any answer: what the retry policy and the log tell apart. */
+export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
+
+/** A request that got no usable answer (net/http.ts): refused, reset, timed out, too large, … */
+export class NetworkError extends Error {
+  override name = 'NetworkError'
+  constructor(
+    readonly failure: NetworkFailure,
+    message: string,
+    readonly code?: string
+  ) {
+    super(message)
+  }
+}
 
 /**
  * A failure the user can fix. Its message is the one sentence the step prints with `::error::`:
@@ -19,6 +32,8 @@ export interface KeystoneFailure {
   retryAfterHeader?: string
   /** A few words for a retry's log line: `Keystone answered HTTP 429`, `connection refused`. */
   brief?: string
+  /** What to check while a retry waits, when the failure is not Keystone's (an OIDC provider's). */
+  hint?: string
 }
 
 /** A failure of a Keystone call: a UserError whose sentence says what to check. */
@@ -29,12 +44,14 @@ export class KeystoneError extends UserError {
   readonly retryAfter?: string
   readonly retryAfterHeader?: string
   readonly brief: string
+  readonly hint?: string
   constructor(message: string, failure: KeystoneFailure = {}) {
     super(message)
     this.status = failure.status
     this.network = failure.network
     this.retryAfter = failure.retryAfter
     this.retryAfterHeader = failure.retryAfterHeader
+    this.hint = failure.hint
     this.brief = failure.brief ?? (failure.status !== undefined ? `Keystone answered HTTP ${failure.status}` : (failure.network?.message ?? message))
   }
 }

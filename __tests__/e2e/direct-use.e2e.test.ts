@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process'
-import * as fs from 'node:fs'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { issueToken, revokeToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { runStep } from '../../scripts/emulator/runner.mjs'
 import { directUseSetup, renderTokenState, tokenStatePath } from '../../src/handoff/direct-use.js'
-import { writeSetupFiles } from '../../src/runtime/files.js'
+import { writeFilesUnder } from '../../src/runtime/files.js'
 import { parseKeystoneTime } from '../../src/time.js'
 import { job, OPENSTACK, ROOT, issueAdminToken } from './helpers.js'
 import { startServiceRecorder, type ServiceRecorder } from './service-recorder.js'
@@ -149,7 +148,7 @@ function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, st
     runnerTemp,
     env: jobEnv
   })
-  writeSetupFiles(setup.files, fs)
+  writeFilesUnder(runnerTemp, setup.files)
   return { ...exchangeEnv(issued, instance), ...setup.env }
 }
 
@@ -634,20 +633,13 @@ describe('a renewal (the state file replaced with a fresh token) reaches a proce
     const closed = new Promise<number | null>(resolve => child.on('close', resolve))
     await Promise.race([firstLine, closed])
 
-    // What the renewer does: a fresh token into the first token's file (temp file, then rename);
-    // the first one revoked.
+    // What the renewer does: a fresh token into the first token's file (writeFilesUnder: a temporary
+    // file, then renamed over it); the first one revoked.
     const fresh = await login()
-    const state = tokenStatePath(runnerTemp, first.token)
     const { issued_at: issuedAt, expires_at: expiresAt } = (fresh.body as { token: { issued_at: string; expires_at: string } }).token
     const validForMs = parseKeystoneTime(expiresAt)!.getTime() - parseKeystoneTime(issuedAt)!.getTime()
-    fs.writeFileSync(
-      `${state}.renewal`,
-      renderTokenState({ value: fresh.token, receivedAt: new Date(), validForMs, document: fresh.body }, keystone.authUrl),
-      {
-        mode: 0o600
-      }
-    )
-    fs.renameSync(`${state}.renewal`, state)
+    const content = renderTokenState({ value: fresh.token, receivedAt: new Date(), validForMs, document: fresh.body }, keystone.authUrl)
+    writeFilesUnder(runnerTemp, [{ path: tokenStatePath(runnerTemp, first.token), content, mode: 0o600 }])
     expect(await revokeToken(keystone.authUrl, first.token, first.token)).toBe(204)
 
     child.stdin.end('go\n')

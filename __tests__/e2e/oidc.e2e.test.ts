@@ -13,18 +13,12 @@ import {
 } from '../../scripts/oidc/oidc.mjs'
 import { KeystoneError, UserError } from '../../src/errors.js'
 import { send } from '../../src/net/http.js'
-import { Keystone, type Token } from '../../src/keystone/client.js'
-import {
-  exchangeIdToken,
-  federationAuthUrl,
-  idTokenError,
-  keylessLogin,
-  rescopeBody,
-  type FederatingKeystone,
-  type KeylessLoginDeps,
-  type OidcSettings,
-  type RefusalExplainer
-} from '../../src/login/oidc.js'
+import { Keystone } from '../../src/keystone/client.js'
+import { type Token } from '../../src/keystone/token.js'
+import type { RefusalExplainer } from '../../src/keystone/answers.js'
+import { federationAuthUrl, rescopeBody, type FederatingKeystone } from '../../src/login/federation.js'
+import { idTokenError } from '../../src/login/github-id-token.js'
+import { exchangeIdToken, keylessLogin, type KeylessLoginDeps, type OidcSettings } from '../../src/login/oidc.js'
 import { errors, job, leaks, OPENSTACK, ROOT } from './helpers.js'
 
 /**

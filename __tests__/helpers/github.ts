@@ -46,6 +46,7 @@ export interface StepRun {
   state(): Record<string, string>
   /** The step's exit code as the runner would see it (setFailed sets process.exitCode). */
   exitCode(): number
+  /** Puts stdout, the command files' variables and process.exitCode back; a second call does nothing. */
   restore(): void
 }
 
@@ -72,6 +73,7 @@ export function githubStep(inputs: Record<string, string> = {}, state: Record<st
     )
     return true
   })
+  let restored = false
   const read = (name: string) => parseCommandFile(fs.readFileSync(path.join(dir, name), 'utf8'))
   const core: Core = {
     ...actionsCore,
@@ -86,6 +88,8 @@ export function githubStep(inputs: Record<string, string> = {}, state: Record<st
     state: () => read('state'),
     exitCode: () => Number(process.exitCode ?? 0),
     restore: () => {
+      if (restored) return
+      restored = true
       write.mockRestore()
       recordForLeakScan(lines)
       process.exitCode = undefined

@@ -11,7 +11,8 @@ import { TOKEN, TOKEN_HEADERS, tokenBody } from './keystone-fixtures.js'
  * A Keystone stand-in on the loopback interface that can be told to misbehave: answer without a
  * token, hang, reset, redirect, or write bytes no well-behaved HTTP server would send. It records
  * every request it receives, so tests can prove what reached it (a revocation) and what did not
- * (credentials following a redirect). Only ever listens on 127.0.0.0/8.
+ * (credentials following a redirect). Only ever listens on 127.0.0.0/8. When to use it rather than
+ * nock: steps.ts.
  */
 
 export interface Recorded {

@@ -1,3 +1,6 @@
+import { parseCatalog } from '../../src/keystone/catalog.js'
+import type { Token } from '../../src/keystone/token.js'
+
 /**
  * Keystone answers shaped on the real ones captured in shared/notes/keystone-samples
  * (Keystone 22 "Zed", fernet tokens), with times relative to now.
@@ -79,3 +82,25 @@ export function keystoneError(code: number, title: string, message: string) {
 
 export const JSON_HEADERS = { 'Content-Type': 'application/json' }
 export const TOKEN_HEADERS = { ...JSON_HEADERS, 'X-Subject-Token': TOKEN }
+
+/**
+ * The Token the client makes of tokenBody()'s answer (a project token of user2 in proj2, valid an
+ * hour, the catalog parsed), for tests of what is done with a token once issued; `overrides`
+ * replaces whole fields (`project: undefined` for another scope).
+ */
+export function issuedToken(overrides: Partial<Token> = {}): Token {
+  const issuedAt = new Date(Date.UTC(2026, 11, 6, 4, 0, 0))
+  return {
+    value: TOKEN,
+    issuedAt,
+    expiresAt: new Date(issuedAt.getTime() + 3600_000),
+    validForMs: 3600_000,
+    receivedAt: issuedAt,
+    methods: ['password'],
+    user: { id: USER2.id, name: USER2.name, domain: DOM2 },
+    project: PROJ2,
+    system: false,
+    catalog: parseCatalog(catalog(['GRA11', 'SBG5'])),
+    ...overrides
+  }
+}

@@ -130,6 +130,39 @@ export interface IdTokenEndpoint {
   close(): Promise<void>
 }
 
+export interface ClientProviderOptions {
+  /** Default: random. */
+  clientSecret?: string
+  /** Default: the client the instance's mapping admits (ci-robot). */
+  clientId?: string
+}
+
+export interface ClientProviderConfig {
+  /** Answer the token endpoint with this instead of a token. */
+  fail?: { status: number; body?: unknown; headers?: Record<string, string> }
+}
+
+export interface ClientProviderRequest {
+  method: string
+  path: string
+  /** The client's id and secret were right (HTTP Basic). */
+  authorized: boolean
+  status: number
+  at: Date
+}
+
+export interface ClientProvider {
+  discoveryEndpoint: string
+  tokenEndpoint: string
+  clientId: string
+  clientSecret: string
+  configure(config: ClientProviderConfig): void
+  requests: ClientProviderRequest[]
+  /** Every JWT issued, id_token then access_token of each grant. */
+  issued: string[]
+  close(): Promise<void>
+}
+
 export interface FederatedKeystone {
   /** http://127.0.0.1:PORT/v3 */
   authUrl: string
@@ -167,6 +200,10 @@ export interface FederatedKeystone {
   mintIdToken(claims?: IdTokenClaimsOptions): string
   /** GitHub's ID-token endpoint, issuing tokens of this issuer. */
   startIdTokenEndpoint(options?: IdTokenEndpointOptions): Promise<IdTokenEndpoint>
+  /** The OIDC client's side: identity provider `robots`, the client its mapping admits, their issuer. */
+  client: { identityProvider: string; clientId: string; issuer: string }
+  /** An OIDC provider for that client (discovery, client-credentials grant), its tokens signed with this instance's key. */
+  startClientProvider(options?: ClientProviderOptions): Promise<ClientProvider>
   /** Requests in the access log; default every POST under /v3/OS-FEDERATION/. */
   countRequests(filter?: { method?: string; path?: string; status?: number }): number
   /** Stops Apache; removes the state dir unless purge is false or OIDC_KEEP_STATE=1. Idempotent. */
@@ -188,6 +225,10 @@ export function decodeJwt(jwt: string): { header: Record<string, unknown>; paylo
 export function startIdTokenEndpoint(
   options: IdTokenEndpointOptions & { privateKey: KeyObject | string | Buffer; kid: string; issuer: string }
 ): Promise<IdTokenEndpoint>
+
+export function startClientProvider(
+  options: ClientProviderOptions & { issuer: string; clientId: string; privateKey: import('node:crypto').KeyObject; kid: string; tlsDir: string }
+): Promise<ClientProvider>
 
 export function countRequests(accessLogPath: string, filter?: { method?: string; path?: string; status?: number }): number
 

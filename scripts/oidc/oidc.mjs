@@ -4,7 +4,10 @@
 //   - mintIdToken() / githubClaims(): RS256 JWTs with the claim set of GitHub Actions' ID tokens;
 //   - startIdTokenEndpoint(): GitHub's ID-token endpoint as @actions/core's getIDToken() calls it
 //     (GET ${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=… with Authorization: Bearer
-//     ${ACTIONS_ID_TOKEN_REQUEST_TOKEN}, answer {"value": "<jwt>"}), configurable per test.
+//     ${ACTIONS_ID_TOKEN_REQUEST_TOKEN}, answer {"value": "<jwt>"}), configurable per test;
+//   - startClientProvider(): an OIDC provider for an OAuth2 client (Keycloak-shaped: a discovery
+//     document and a client-credentials token endpoint, over https with the test CA), whose
+//     id_token and access_token are RS256 JWTs signed with the issuer's key.
 // Types: oidc.d.mts next to this file.
 //
 // CLI, for trying things by hand against an instance started with start.sh:
@@ -16,6 +19,7 @@
 import { createHash, createPrivateKey, createSign, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -143,6 +147,22 @@ export async function startFederatedKeystone(options = {}) {
     /** @param {import('./oidc.d.mts').IdTokenEndpointOptions} [endpointOptions] */
     startIdTokenEndpoint(endpointOptions = {}) {
       return startIdTokenEndpoint({ issuer, ...endpointOptions, privateKey: signingKey, kid })
+    },
+    client: {
+      identityProvider: vars.OIDC_CLIENT_IDP,
+      clientId: vars.OIDC_CLIENT_ID,
+      issuer: vars.OIDC_CLIENT_ISSUER
+    },
+    /** @param {import('./oidc.d.mts').ClientProviderOptions} [providerOptions] */
+    startClientProvider(providerOptions = {}) {
+      return startClientProvider({
+        issuer: vars.OIDC_CLIENT_ISSUER,
+        clientId: vars.OIDC_CLIENT_ID,
+        ...providerOptions,
+        privateKey: signingKey,
+        kid,
+        tlsDir: join(vars.OIDC_STATE_DIR, 'tls')
+      })
     },
     /** @param {{ method?: string, path?: string, status?: number }} [filter] */
     countRequests(filter) {
@@ -319,6 +339,102 @@ export async function startIdTokenEndpoint(options) {
     runnerEnv: () => ({ ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken }),
     configure(next) {
       config = { ...(options.defaults ?? {}), ...next }
+    },
+    requests,
+    issued,
+    close: () =>
+      new Promise(resolve => {
+        server.closeAllConnections()
+        server.close(() => resolve(undefined))
+      })
+  }
+}
+
+/**
+ * An OIDC provider for one OAuth2 client, shaped like Keycloak's (`/realms/<realm>/…`): GET
+ * …/.well-known/openid-configuration, and POST …/protocol/openid-connect/token with
+ * `grant_type=client_credentials` and the client's id and secret in HTTP Basic (as keystoneauth
+ * sends them). It answers an id_token (aud = the client id) and an access_token (aud `account`), both
+ * with azp = the client id and sub = its service account, like Keycloak's. Over https with the
+ * instance's test certificate (tlsDir: server.crt, server.key).
+ *
+ * @param {import('./oidc.d.mts').ClientProviderOptions & { issuer: string, clientId: string, privateKey: import('node:crypto').KeyObject, kid: string, tlsDir: string }} options
+ * @returns {Promise<import('./oidc.d.mts').ClientProvider>}
+ */
+export async function startClientProvider(options) {
+  const { issuer, clientId, privateKey, kid, tlsDir } = options
+  const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url')
+  const realm = '/realms/robots'
+  /** @type {import('./oidc.d.mts').ClientProviderConfig} */
+  let config = {}
+  /** @type {import('./oidc.d.mts').ClientProviderRequest[]} */
+  const requests = []
+  /** @type {string[]} */
+  const issued = []
+  let baseUrl = ''
+
+  /** @param {Record<string, unknown>} claims */
+  const sign = claims => {
+    const header = { typ: 'JWT', alg: 'RS256', kid }
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
+    return `${input}.${b64url(createSign('RSA-SHA256').update(input).sign(privateKey))}`
+  }
+
+  const server = createHttpsServer(
+    { cert: readFileSync(join(tlsDir, 'server.crt')), key: readFileSync(join(tlsDir, 'server.key')) },
+    (request, response) => {
+      const url = new URL(request.url ?? '/', 'https://127.0.0.1')
+      /** @type {Buffer[]} */
+      const chunks = []
+      request.on('data', chunk => chunks.push(chunk))
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        const basic = /^Basic (.+)$/.exec(request.headers.authorization ?? '')?.[1]
+        const [id, ...rest] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':') : []
+        const authorized = id === clientId && rest.join(':') === clientSecret
+        /** @param {number} status @param {unknown} answer @param {Record<string, string>} [headers] */
+        const answer = (status, answer, headers = {}) => {
+          requests.push({ method: request.method ?? '', path: url.pathname, authorized, status, at: new Date() })
+          response.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers })
+          response.end(JSON.stringify(answer))
+        }
+        if (request.method === 'GET' && url.pathname === `${realm}/.well-known/openid-configuration`) {
+          return answer(200, {
+            issuer,
+            token_endpoint: `${baseUrl}${realm}/protocol/openid-connect/token`,
+            jwks_uri: `${baseUrl}${realm}/protocol/openid-connect/certs`,
+            grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+            id_token_signing_alg_values_supported: ['RS256'],
+            token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post']
+          })
+        }
+        if (request.method !== 'POST' || url.pathname !== `${realm}/protocol/openid-connect/token`) return answer(404, { error: 'not_found' })
+        if (config.fail) return answer(config.fail.status, config.fail.body ?? { error: 'temporarily_unavailable' }, config.fail.headers)
+        if (!authorized) return answer(401, { error: 'invalid_client', error_description: 'Invalid client or Invalid client credentials' })
+        const form = new URLSearchParams(body)
+        if (form.get('grant_type') !== 'client_credentials') return answer(400, { error: 'unsupported_grant_type' })
+        const now = Math.floor(Date.now() / 1000)
+        const common = { iss: issuer, sub: `service-account-${clientId}`, azp: clientId, iat: now, exp: now + 300, jti: randomUUID() }
+        const idToken = sign({ ...common, aud: clientId, typ: 'ID' })
+        const accessToken = sign({ ...common, aud: 'account', typ: 'Bearer', scope: form.get('scope') ?? '' })
+        issued.push(idToken, accessToken)
+        return answer(200, { access_token: accessToken, id_token: idToken, token_type: 'Bearer', expires_in: 300, scope: form.get('scope') ?? '' })
+      })
+    }
+  )
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve(undefined))
+  })
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address())
+  baseUrl = `https://127.0.0.1:${address.port}`
+  return {
+    discoveryEndpoint: `${baseUrl}${realm}/.well-known/openid-configuration`,
+    tokenEndpoint: `${baseUrl}${realm}/protocol/openid-connect/token`,
+    clientId,
+    clientSecret,
+    configure(next) {
+      config = { ...next }
     },
     requests,
     issued,

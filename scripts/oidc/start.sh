@@ -10,6 +10,13 @@
 #     grant), group `github-acme-deploy` (role member on fedproj), identity provider `github` whose
 #     remote id is the issuer, protocol `openid`, and a mapping that admits only repository
 #     acme/deploy (by repository_id and repository_owner_id) on ref refs/heads/main (by sub).
+#   - for an OIDC client (client-credentials grant, keystoneauth's v3oidcclientcredentials): identity
+#     provider `robots` whose remote id is the client issuer ($ISSUER/realms/robots), protocol
+#     `openid`, a mapping that admits only client `ci-robot` (by azp) into group `robots-deploy`
+#     (role member on fedproj). Its tokens are signed with the same key: mod_auth_openidc has one key
+#     set per server, and a `Require claim iss:… azp:…` per federation path tells the issuers apart.
+#     The provider itself (discovery document, token endpoint) is scripts/oidc/oidc.mjs's
+#     startClientProvider, on a port of its own.
 # The issuer's RSA signing key stays in the state dir: scripts/oidc/oidc.mjs mints GitHub-shaped
 # ID tokens with it (and serves them the way GitHub's token endpoint does).
 #
@@ -67,6 +74,11 @@ REPOSITORY_ID=7654321
 REPOSITORY_OWNER=acme
 REPOSITORY_OWNER_ID=1234567
 REF=refs/heads/main
+# The OIDC client's side: its identity provider, the client the mapping admits, its group.
+CLIENT_IDP=robots
+CLIENT_ID=ci-robot
+CLIENT_MAPPING=robots-mapping
+CLIENT_GROUP_NAME=robots-deploy
 
 [[ "$PORT_ARG" =~ ^[0-9]+$ ]] && (( PORT_ARG < 65536 )) || srv_die "PORT must be a number below 65536, got '$PORT_ARG'"
 [[ "$EXPIRATION" =~ ^[0-9]+$ ]] && (( EXPIRATION > 0 )) || srv_die "OIDC_TOKEN_EXPIRATION must be a positive number of seconds, got '$EXPIRATION'"
@@ -117,6 +129,7 @@ chmod 755 "$STATE_DIR/www" "$STATE_DIR/www/.well-known" "$STATE_DIR/apache" "$ST
 AUTH_URL="http://$OI_HOST:$PORT/v3"
 ISSUER="https://$OI_HOST:$ISSUER_PORT"
 AUDIENCE="${OIDC_AUDIENCE:-$AUTH_URL}"
+CLIENT_ISSUER="$ISSUER/realms/$CLIENT_IDP"
 
 write_keystone_conf() {
   cat >"$K/keystone.conf" <<EOF
@@ -241,14 +254,15 @@ save_seed() {
 # WAL (rare writes fail with "database is locked" otherwise); the catalog endpoint and the identity
 # provider's remote id follow this instance's ports, which makes a seed port-independent.
 prepare_db() {
-  "$OI_PY" - "$K/keystone.db" "http://$OI_HOST:$PORT" "$ISSUER" "$IDP" <<'EOF'
+  "$OI_PY" - "$K/keystone.db" "http://$OI_HOST:$PORT" "$ISSUER" "$IDP" "$CLIENT_ISSUER" "$CLIENT_IDP" <<'EOF'
 import re, sqlite3, sys
-db, base, issuer, idp = sys.argv[1:]
+db, base, issuer, idp, client_issuer, client_idp = sys.argv[1:]
 c = sqlite3.connect(db)
 c.execute("PRAGMA journal_mode=WAL")
 for endpoint_id, url in c.execute("SELECT id, url FROM endpoint").fetchall():
     c.execute("UPDATE endpoint SET url = ? WHERE id = ?", (re.sub(r"^https?://[^/]+", base, url), endpoint_id))
 c.execute("UPDATE idp_remote_ids SET remote_id = ? WHERE idp_id = ?", (issuer, idp))
+c.execute("UPDATE idp_remote_ids SET remote_id = ? WHERE idp_id = ?", (client_issuer, client_idp))
 c.commit()
 c.close()
 EOF
@@ -374,6 +388,17 @@ OIDCCacheType shm
             </RequireAll>
         </IfDefine>
     </LocationMatch>
+    # The OIDC client's identity provider: same key set, its own issuer and client. Its id_token's
+    # aud is the client id and its access token's aud is the provider's choice: azp, not aud.
+    # A later section's Require lines replace the generic one's (AuthMerging Off).
+    <LocationMatch "^/v3/OS-FEDERATION/identity_providers/$CLIENT_IDP/protocols/$PROTOCOL/auth">
+        AuthType oauth20
+        <RequireAll>
+            Require valid-user
+            Require claim "iss:$CLIENT_ISSUER"
+            Require claim "azp:$CLIENT_ID"
+        </RequireAll>
+    </LocationMatch>
 </VirtualHost>
 
 # ---- the issuer stand-in: GitHub's /.well-known documents, over https ----
@@ -468,6 +493,25 @@ EOF
 )"
   api -X PUT -o /dev/null "$AUTH_URL/OS-FEDERATION/identity_providers/$IDP/protocols/$PROTOCOL" -d \
     "{\"protocol\":{\"mapping_id\":\"$MAPPING\"}}"
+
+  # The OIDC client: its own group and identity provider; the mapping keys on the client (azp), the
+  # service account's sub names the ephemeral user.
+  local client_group_id
+  client_group_id="$(api -X POST "$AUTH_URL/groups" -d "{\"group\":{\"name\":\"$CLIENT_GROUP_NAME\",\"domain_id\":\"$domain_id\",\"description\":\"OIDC client $CLIENT_ID\"}}" | jget "d['group']['id']")"
+  api -X PUT -o /dev/null "$AUTH_URL/projects/$project_id/groups/$client_group_id/roles/$member_id"
+  api -X PUT -o /dev/null "$AUTH_URL/OS-FEDERATION/identity_providers/$CLIENT_IDP" -d \
+    "{\"identity_provider\":{\"remote_ids\":[\"$CLIENT_ISSUER\"],\"domain_id\":\"$domain_id\",\"enabled\":true,\"description\":\"OIDC clients (local stand-in)\"}}"
+  api -X PUT -o /dev/null "$AUTH_URL/OS-FEDERATION/mappings/$CLIENT_MAPPING" -d "$(cat <<EOF
+{"mapping": {"rules": [{
+  "local": [{"user": {"name": "{0}", "type": "ephemeral"},
+             "group": {"name": "$CLIENT_GROUP_NAME", "domain": {"name": "$DOMAIN_NAME"}}}],
+  "remote": [{"type": "OIDC_CLAIM_sub"},
+             {"type": "OIDC_CLAIM_azp", "any_one_of": ["$CLIENT_ID"]}]
+}]}}
+EOF
+)"
+  api -X PUT -o /dev/null "$AUTH_URL/OS-FEDERATION/identity_providers/$CLIENT_IDP/protocols/$PROTOCOL" -d \
+    "{\"protocol\":{\"mapping_id\":\"$CLIENT_MAPPING\"}}"
   api -X DELETE -o /dev/null -H "X-Subject-Token: $admin_token" "$AUTH_URL/auth/tokens" || true
 
   {
@@ -485,6 +529,7 @@ EOF
     srv_export_line OIDC_REPOSITORY_OWNER "$REPOSITORY_OWNER"
     srv_export_line OIDC_REPOSITORY_OWNER_ID "$REPOSITORY_OWNER_ID"
     srv_export_line OIDC_REF "$REF"
+    srv_export_line OIDC_CLIENT_GROUP_ID "$client_group_id"
   } >"$STATE_DIR/fixtures.env"
 }
 
@@ -517,6 +562,7 @@ chmod 711 "$STATE_DIR/tls"
 
 for attempt in 1 2 3; do
   ISSUER="https://$OI_HOST:$ISSUER_PORT"
+  CLIENT_ISSUER="$ISSUER/realms/$CLIENT_IDP"
   [[ -n "${OIDC_AUDIENCE:-}" ]] || AUDIENCE="http://$OI_HOST:$PORT/v3"
   AUTH_URL="http://$OI_HOST:$PORT/v3"
   prepare_db
@@ -560,6 +606,9 @@ fi
   srv_export_line OIDC_HARDENED "$HARDENED"
   srv_export_line OIDC_IDP "$IDP"
   srv_export_line OIDC_PROTOCOL "$PROTOCOL"
+  srv_export_line OIDC_CLIENT_IDP "$CLIENT_IDP"
+  srv_export_line OIDC_CLIENT_ID "$CLIENT_ID"
+  srv_export_line OIDC_CLIENT_ISSUER "$CLIENT_ISSUER"
   srv_export_line OIDC_START_KIND "$KIND"
   srv_export_line OIDC_START_MS "$(( $(srv_now_ms) - T0 ))"
 } >"$STATE_DIR/openrc"

@@ -2,21 +2,18 @@ import { normalizeAuthUrl, plainHttpWarning } from './auth-url.js'
 import type { ConfigSource } from './inputs.js'
 import { domainRef, domainRefOf, Reader, resolveBoolean, resolveDuration, type Sourced } from './reader.js'
 import { blankScope, resolveScope } from './scope.js'
-import type { ActionConfig, AuthMethod, Credentials, JobSettings, Scope, SharingSettings, TokenUse } from './types.js'
+import { resolveJobSettings } from './job-settings.js'
+import { chooseLoginMethod, type CredentialResolver } from './login-choice.js'
+import type { ActionConfig, Credentials, Scope, SharingSettings } from './types.js'
 import { UserError } from '../errors.js'
-import { resolveTokenUse } from '../handoff/token-use.js'
-import { resolveInterface } from '../keystone/catalog.js'
-import type { LoginMethod } from '../login/method.js'
-import { isAuthMethod, LOGIN_METHODS, loginMethodNamed, loginMethodOf } from '../login/methods.js'
 import { resolvePacing } from '../net/pacing.js'
-import { resolveTiming } from '../net/retry.js'
-import { resolveTls } from '../net/tls.js'
 
 /**
  * Resolving what the user asked for, from the step's inputs and the job's OpenRC (`OS_*`)
- * environment, into one validated configuration. Nothing here talks to the network or logs. Each
- * policy is decided beside what it governs (the login method in src/login/, TLS and timing in
- * src/net/, token use in src/handoff/); this module puts them together.
+ * environment, into one validated configuration. Nothing here talks to the network or logs. The
+ * job's own settings (region, interface, token use, timing, TLS) are read in job-settings.ts; the
+ * login methods (src/login/) are handed in, and each reads its own credentials
+ * (login-choice.ts), so that this folder depends on none of the folders that use it.
  */
 
 /** `share-key`, `shared-token`, `min-validity`, `validate`, `revoke-shared`, read before credentials. */
@@ -44,7 +41,7 @@ export function resolveSharing(source: ConfigSource): SharingSettings {
   return settings
 }
 
-export function resolveConfig(source: ConfigSource): ActionConfig {
+export function resolveConfig(source: ConfigSource, methods: readonly CredentialResolver[]): ActionConfig {
   const read = new Reader(source, source.file)
   const warnings: string[] = []
 
@@ -53,14 +50,15 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     throw new UserError('No Keystone URL: set the `auth-url` input or the OS_AUTH_URL variable, e.g. https://auth.cloud.ovh.net/v3.')
   }
   const authUrl = normalizeAuthUrl(authUrlValue.value, authUrlValue.from)
-  const tls = resolveTls(read, source)
   // Through the reader like every other value: trimmed, bounded, and one line (they are quoted back).
   const pacing = resolvePacing({
     jobIndex: read.get('job-index')?.value,
     jobTotal: read.get('job-total')?.value,
     rateLimit: read.get('rate-limit')?.value
   })
-  const plainHttp = plainHttpWarning(authUrl, authUrlValue.from, tls.allowInsecureHttp)
+  const method = chooseLoginMethod(read, source, methods)
+  const job = resolveJobSettings(source, method.defaultTokenUse, read)
+  const plainHttp = plainHttpWarning(authUrl, authUrlValue.from, job.tls.allowInsecureHttp)
   if (plainHttp) warnings.push(plainHttp)
 
   const scopeGroup = read.group(['project-id', 'project-name', 'domain-id', 'domain-name', 'system-scope'])
@@ -73,7 +71,6 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     scopeGroup.layer === 'env' && hasProject && hasDomain ? domainRef(scopeValues['domain-id'], scopeValues['domain-name']) : undefined
 
   const userDomain = domainRefOf(read.group(['user-domain-id', 'user-domain-name']).values, 'user-domain') ?? defaultDomain
-  const method = loginMethodNamed(resolveAuthMethod(read, source))
   const credentials: Credentials = method.resolve(read, { source, userDomain, authUrl })
 
   let scope: Scope
@@ -89,68 +86,17 @@ export function resolveConfig(source: ConfigSource): ActionConfig {
     scope = resolveScope(read, scopeGroup, defaultDomain, userDomain, 'user' in credentials ? credentials.user : undefined)
   }
 
-  const regionValue = read.get('region')
-  const endpointInterface = resolveInterface(read.get('interface'))
-
   return {
     authUrl,
     credentials,
     scope,
-    ...(regionValue !== undefined && { region: regionValue.value, regionFrom: regionValue.from }),
-    ...(endpointInterface !== undefined && { interface: endpointInterface }),
+    ...job,
     revoke: resolveBoolean(read.fromInput('revoke'), true),
-    exportEnv: resolveBoolean(read.fromInput('export-env'), true),
-    timing: resolveTiming(source),
-    tokenUse: resolveTokenUse(read.fromInput('token-use'), loginMethodOf(credentials).defaultTokenUse),
     ...(pacing && { pacing }),
-    tls,
     warnings,
     overrides: read.overrides,
     allowUnscoped: resolveBoolean(read.fromInput('allow-unscoped'), false),
     diagnoseRefusal: resolveBoolean(read.fromInput('diagnose-refusal'), true),
     ...(scope.kind === 'default' && method.scoped && { blankScope: blankScope(source) })
-  }
-}
-
-/**
- * Which way to log in: `auth-method`, else the OpenRC's `OS_AUTH_TYPE`, else the evidence each
- * method finds (its secret, or a hint such as an identity provider with no secret at all).
- */
-function resolveAuthMethod(read: Reader, source: ConfigSource): AuthMethod {
-  const names = LOGIN_METHODS.map(method => method.name)
-  const explicit = read.fromInput('auth-method')
-  if (explicit) {
-    if (isAuthMethod(explicit.value)) return explicit.value
-    throw new UserError(`input \`auth-method\` is "${explicit.value}": use ${names.slice(0, -1).join(', ')} or ${names.at(-1)}.`)
-  }
-  const authType = (source.file?.variables.OS_AUTH_TYPE ?? source.env.OS_AUTH_TYPE ?? '').trim().toLowerCase()
-  const fromAuthType = LOGIN_METHODS.find(method => method.authTypes.includes(authType))
-  if (fromAuthType) return fromAuthType.name
-
-  const evidence = LOGIN_METHODS.map(method => ({ method, found: method.evidence(read, source) }))
-  const secrets = evidence.flatMap(({ method, found }) => (found && 'secret' in found ? [{ method, ...found }] : []))
-  if (secrets.length > 1) {
-    const [a, b] = secrets as [(typeof secrets)[0], (typeof secrets)[0]]
-    throw new UserError(
-      `Both ${a.what} (${a.secret.from}) and ${b.what} (${b.secret.from}) are set: choose one with the \`auth-method\` input (${a.method.name} or ${b.method.name}).`
-    )
-  }
-  const chosen: LoginMethod | undefined = secrets[0]?.method ?? evidence.find(({ found }) => found)?.method
-  if (chosen) return chosen.name
-  throw new UserError(`No credentials: set ${LOGIN_METHODS.map(method => method.howToSet).join(', or ')}.`)
-}
-
-/** `method`'s default token use: how the shared token was issued (an application credential's cannot be exchanged). */
-export function resolveJobSettings(source: ConfigSource, defaultTokenUse: TokenUse): JobSettings {
-  const read = new Reader(source, source.file)
-  const regionValue = read.get('region')
-  const endpointInterface = resolveInterface(read.get('interface'))
-  return {
-    ...(regionValue !== undefined && { region: regionValue.value, regionFrom: regionValue.from }),
-    ...(endpointInterface !== undefined && { interface: endpointInterface }),
-    exportEnv: resolveBoolean(read.fromInput('export-env'), true),
-    timing: resolveTiming(source),
-    tls: resolveTls(read, source),
-    tokenUse: resolveTokenUse(read.fromInput('token-use'), defaultTokenUse)
   }
 }

@@ -46,6 +46,12 @@ export const INPUT_FALLBACKS = {
   'token-use': [],
   'identity-provider': ['OS_IDENTITY_PROVIDER'],
   protocol: ['OS_PROTOCOL'],
+  'client-id': ['OS_CLIENT_ID'],
+  'client-secret': ['OS_CLIENT_SECRET'],
+  'discovery-endpoint': ['OS_DISCOVERY_ENDPOINT'],
+  'access-token-endpoint': ['OS_ACCESS_TOKEN_ENDPOINT'],
+  'access-token-type': ['OS_ACCESS_TOKEN_TYPE'],
+  'openid-scope': ['OS_OPENID_SCOPE'],
   audience: [],
   'job-index': [],
   'job-total': [],
@@ -55,7 +61,7 @@ export const INPUT_FALLBACKS = {
 export type InputName = keyof typeof INPUT_FALLBACKS
 
 /** Inputs whose values are secrets: masked before anything is logged, never trimmed of spaces. */
-export const SECRET_INPUTS = ['password', 'application-credential-secret', 'share-key'] as const satisfies readonly InputName[]
+export const SECRET_INPUTS = ['password', 'application-credential-secret', 'client-secret', 'share-key'] as const satisfies readonly InputName[]
 
 /**
  * Where values come from, highest precedence first: the step's inputs (`with:`), a credential file

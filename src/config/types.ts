@@ -1,4 +1,8 @@
 import type { Pacing } from '../net/pacing.js'
+import type { Timing } from '../net/retry.js'
+import type { TlsSettings } from '../net/tls.js'
+
+export type { Timing, TlsSettings }
 
 /** The configuration's domain: what the user asked for, once resolved and validated. */
 
@@ -11,6 +15,22 @@ export type Credentials =
   | { method: 'application-credential'; name: string; user: UserRef; secret: string }
   /** Keyless: the workflow's GitHub ID token, traded at Keystone's federation endpoint. */
   | { method: 'oidc'; identityProvider: string; protocol: string; audience: string }
+  /** An OIDC client's id and secret, for a token from its provider, traded at Keystone's federation endpoint. */
+  | {
+      method: 'oidc-client'
+      clientId: string
+      clientSecret: string
+      identityProvider: string
+      protocol: string
+      /** At least one of the two: the token endpoint is the discovery document's unless given. */
+      discoveryEndpoint?: string
+      accessTokenEndpoint?: string
+      /** Which field of the provider's answer Keystone's federation expects. */
+      accessTokenType: 'access_token' | 'id_token'
+      openidScope: string
+      /** `allow-insecure-http`: a token endpoint on another host over plain http is accepted. */
+      allowInsecureHttp: boolean
+    }
 
 export type AuthMethod = Credentials['method']
 
@@ -20,16 +40,6 @@ export type Scope =
   | { kind: 'system' }
   /** No scope sent: Keystone picks the user's default project, or issues an unscoped token. */
   | { kind: 'default' }
-
-/** How long the step may spend on Keystone. */
-export interface Timing {
-  /** Overall budget of retries (`max-wait`): what a rate limit (429) may take. */
-  maxWaitMs: number
-  /** Budget of an outage within it (`outage-wait`): a refused connection, a proxy's 502, a 503. */
-  outageWaitMs: number
-  /** Deadline of one request (`timeout`). */
-  timeoutMs: number
-}
 
 export type TokenUse = 'exchange' | 'direct'
 
@@ -85,15 +95,6 @@ export interface BlankScope {
   inputs: string[]
   /** `OS_PROJECT_ID of the job env`: variables that are there, with an empty value (a misspelt secret). */
   setButEmpty: string[]
-}
-
-export interface TlsSettings {
-  /** A PEM text or a path to one: the CA that signs Keystone's certificate. */
-  cacert?: { pem: string; from: string } | { path: string; from: string }
-  /** Skip certificate verification (`insecure`). */
-  insecure: boolean
-  /** Let credentials cross plain http to a host that is not this machine. */
-  allowInsecureHttp: boolean
 }
 
 /** What a job that uses a shared token still decides itself: where later steps go, how to connect. */

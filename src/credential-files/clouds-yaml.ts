@@ -56,6 +56,15 @@ const SOURCES: readonly Source[] = [
   { variable: 'OS_APPLICATION_CREDENTIAL_ID', keys: ['application_credential_id'], where: 'auth' },
   { variable: 'OS_APPLICATION_CREDENTIAL_NAME', keys: ['application_credential_name'], where: 'auth' },
   { variable: 'OS_APPLICATION_CREDENTIAL_SECRET', keys: ['application_credential_secret'], where: 'auth' },
+  // keystoneauth's federation options (v3oidcclientcredentials, v3oidcaccesstoken…).
+  { variable: 'OS_IDENTITY_PROVIDER', keys: ['identity_provider'], where: 'auth' },
+  { variable: 'OS_PROTOCOL', keys: ['protocol'], where: 'auth' },
+  { variable: 'OS_CLIENT_ID', keys: ['client_id'], where: 'auth' },
+  { variable: 'OS_CLIENT_SECRET', keys: ['client_secret'], where: 'auth' },
+  { variable: 'OS_DISCOVERY_ENDPOINT', keys: ['discovery_endpoint'], where: 'auth' },
+  { variable: 'OS_ACCESS_TOKEN_ENDPOINT', keys: ['access_token_endpoint'], where: 'auth' },
+  { variable: 'OS_ACCESS_TOKEN_TYPE', keys: ['access_token_type'], where: 'auth' },
+  { variable: 'OS_OPENID_SCOPE', keys: ['openid_scope'], where: 'auth' },
   // `auth_plugin` and `endpoint_type` are the older names openstacksdk still accepts.
   { variable: 'OS_AUTH_TYPE', keys: ['auth_type', 'auth_plugin'], where: 'top' },
   { variable: 'OS_INTERFACE', keys: ['interface', 'endpoint_type'], where: 'top' },

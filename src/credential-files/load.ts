@@ -1,6 +1,7 @@
 import * as path from 'node:path'
 import type { ConfigSource, CredentialFile } from '../config/inputs.js'
 import { UserError } from '../errors.js'
+import type { FileReader } from '../runtime/files.js'
 import { parseOpenrc } from './openrc.js'
 
 /**
@@ -9,13 +10,6 @@ import { parseOpenrc } from './openrc.js'
  * name is given (`cloud` or OS_CLOUD), the clouds.yaml that openstacksdk would read from disk.
  * Either becomes one layer of `OS_*` values between the inputs and the job's env.
  */
-
-export interface FileReader {
-  /** The file's text, or undefined when there is no such file. */
-  read(file: string): string | undefined
-  home: string
-  cwd: string
-}
 
 /** openstacksdk's search path: the variable, the working directory, the user's, the system's. */
 function candidates(env: ConfigSource['env'], files: FileReader, name: 'clouds.yaml' | 'secure.yaml'): string[] {

@@ -3,9 +3,8 @@ import type { Core } from '../runtime/core.js'
 import { directUseSetup, DirectUseError, PLUGIN_PATH_NOTE, type DirectUseSetup } from './direct-use.js'
 import { UserError } from '../errors.js'
 import type { StepFiles } from '../runtime/files.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import { exportToken } from './outputs.js'
-import type { StepContext } from '../steps/step-context.js'
 
 /**
  * token-use: direct, in two halves: prepareDirectUse writes what later steps need (the auth plugin
@@ -16,7 +15,7 @@ import type { StepContext } from '../steps/step-context.js'
 export function prepareDirectUse(
   token: Token,
   config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
-  env: StepContext['env'],
+  env: Readonly<Record<string, string | undefined>>,
   files: StepFiles
 ): DirectUseSetup {
   let setup
@@ -39,6 +38,8 @@ export function prepareDirectUse(
   try {
     files.writeWithMode(setup.files)
   } catch (error) {
+    // The file seam's own sentences name the file and RUNNER_TEMP already.
+    if (error instanceof UserError) throw error
     throw new UserError(
       `Could not write the files later steps need for token-use: direct under RUNNER_TEMP (${files.tempDir}): ${(error as Error).message}; RUNNER_TEMP must be a folder this job can write to, or set token-use: exchange.`
     )

@@ -1,9 +1,10 @@
 import * as path from 'node:path'
+import { oneLine } from '../errors.js'
 import { isObject, type Json } from '../json.js'
 import { catalogEndpoints, catalogRegions, normalizeInterface, parseCatalog, type SelectedEndpoint } from '../keystone/catalog.js'
 import { AUTH_TYPE, pluginFiles, tokenStateFileName } from './auth-plugin.js'
 import type { FileWithMode } from '../runtime/files.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 
 /**
  * Direct token use: the steps after the action use the job's token AS IT IS, with no Keystone
@@ -159,7 +160,7 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   }
 
   const endpoints = catalogEndpoints(token.catalog, { region: input.region, interface: input.interface })
-  const wanted = `${normalizeInterface(input.interface)} endpoints${input.region?.trim() ? ` in region ${input.region.trim()}` : ''}`
+  const wanted = `${oneLine(normalizeInterface(input.interface), 40)} endpoints${input.region?.trim() ? ` in region ${oneLine(input.region, 100)}` : ''}`
   if (malformedCatalog) {
     warnings.push("Keystone sent the token's catalog in a shape that is not a list: later steps get an empty catalog, so service commands will fail.")
   } else if (token.catalog.length === 0) {
@@ -167,13 +168,13 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
   } else if (endpoints.length === 0) {
     const regions = catalogRegions(parseCatalog(token.catalog) ?? [])
     warnings.push(
-      `the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${regions.join(', ')})` : ''}: service commands will fail; check region and interface.`
+      `the token's catalog has no ${wanted}${regions.length > 0 ? ` (its regions: ${listed(regions)})` : ''}: service commands will fail; check region and interface.`
     )
   } else {
-    notes.push(`openstack, openstacksdk and Ansible use the token as it is, with its catalog (${wanted}): ${endpoints.map(e => e.type).join(', ')}.`)
+    notes.push(`openstack, openstacksdk and Ansible use the token as it is, with its catalog (${wanted}): ${listed(endpoints.map(e => e.type))}.`)
     const identity = endpoints.find(e => e.type === 'identity')
     if (identity && versionless(identity.url) !== versionless(input.authUrl)) {
-      notes.push(`Identity commands go to the catalog's identity endpoint ${identity.url}, not to ${input.authUrl}.`)
+      notes.push(`Identity commands go to the catalog's identity endpoint ${oneLine(identity.url, 200)}, not to ${input.authUrl}.`)
     }
   }
   if (text(env.PYTHONPATH)) notes.push(`PYTHONPATH keeps the job's entries after the plugin folder ${pythonDir}.`)
@@ -185,6 +186,14 @@ export function directUseSetup(input: DirectUseInput): DirectUseSetup {
  * and stop. Said once per login, with both ways out.
  */
 export const PLUGIN_PATH_NOTE = `Later steps find the ${AUTH_TYPE} auth plugin through PYTHONPATH: a step that replaces PYTHONPATH, or a Python started with -I or -E, fails with "The plugin ${AUTH_TYPE} could not be found"; keep PYTHONPATH in such a step, or set token-use: exchange.`
+
+/** At most LISTED names from Keystone's catalog, each one inert and bounded, and how many more there are. */
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED).map(name => oneLine(name, 60))
+  return names.length > LISTED ? `${shown.join(', ')} and ${names.length - LISTED} more` : shown.join(', ')
+}
+
+const LISTED = 20
 
 /** A Keystone URL without its trailing slash and /v3, for comparing catalog and auth-url. */
 function versionless(url: string): string {

@@ -1,6 +1,6 @@
 import type { ActionConfig } from '../config/types.js'
 import { storageUrl } from '../keystone/catalog.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 
 /**
  * What later steps see: the variables that make the `openstack` CLI, openstacksdk, Ansible and
@@ -21,6 +21,15 @@ const LOGIN_VARIABLES = [
   'OS_APPLICATION_CREDENTIAL_SECRET',
   'OS_TENANT_ID',
   'OS_TENANT_NAME',
+  // An OIDC login's settings: the token plugin refuses them, and the secret must not reach later steps.
+  'OS_CLIENT_ID',
+  'OS_CLIENT_SECRET',
+  'OS_IDENTITY_PROVIDER',
+  'OS_PROTOCOL',
+  'OS_DISCOVERY_ENDPOINT',
+  'OS_ACCESS_TOKEN_ENDPOINT',
+  'OS_ACCESS_TOKEN_TYPE',
+  'OS_OPENID_SCOPE',
   // With OS_CLOUD set, openstacksdk reads clouds.yaml and ignores OS_TOKEN.
   'OS_CLOUD'
 ] as const

@@ -1,7 +1,7 @@
 import { catalogRegions, endpointsFor } from '../keystone/catalog.js'
 import type { ActionConfig } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
-import type { Token } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 
 /** What the step hands on: its outputs, and the variables later steps of the job see. */
 

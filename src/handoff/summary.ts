@@ -1,5 +1,6 @@
 import type { ActionConfig } from '../config/types.js'
-import type { Token } from '../keystone/client.js'
+import type { SummaryWriter } from '../runtime/core.js'
+import type { Token } from '../keystone/token.js'
 import { formatTime } from '../time.js'
 import { describeScope, displayName } from '../keystone/token-checks.js'
 
@@ -8,13 +9,6 @@ import { describeScope, displayName } from '../keystone/token-checks.js'
  * Everything in it comes from Keystone or the inputs, never a secret, and is HTML-escaped since the
  * summary renders HTML.
  */
-
-export interface SummaryWriter {
-  addHeading(text: string, level?: number): SummaryWriter
-  addTable(rows: ({ data: string; header?: boolean } | string)[][]): SummaryWriter
-  addRaw(text: string, addEOL?: boolean): SummaryWriter
-  write(): Promise<unknown>
-}
 
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)

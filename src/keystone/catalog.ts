@@ -1,5 +1,4 @@
-import type { Sourced } from '../config/reader.js'
-import { KeystoneError, oneLine, UserError } from '../errors.js'
+import { KeystoneError, oneLine } from '../errors.js'
 
 /**
  * The service catalog of a token: which services the cloud has, in which regions, at which URLs.
@@ -124,22 +123,4 @@ export function checkRegion(catalog: CatalogService[] | undefined, region: strin
   if (regions.includes(region)) return
   const known = regions.length > 0 ? `the regions it has are ${regions.map(r => oneLine(r, 60)).join(', ')}` : 'it names no region at all'
   throw new KeystoneError(`${from} is "${oneLine(region, 100)}", which is not in this cloud's catalog: ${known}.`)
-}
-
-/** The `interface` input (OS_INTERFACE): public, internal or admin, with keystoneauth's old `…URL` spellings. */
-const INTERFACES: Record<string, string> = {
-  public: 'public',
-  publicurl: 'public',
-  internal: 'internal',
-  internalurl: 'internal',
-  admin: 'admin',
-  adminurl: 'admin'
-}
-
-export function resolveInterface(value: Sourced | undefined): string | undefined {
-  if (!value) return undefined
-  const key = value.value.toLowerCase()
-  const known = Object.hasOwn(INTERFACES, key) ? INTERFACES[key] : undefined
-  if (!known) throw new UserError(`${value.from} is "${value.value}": use public, internal or admin.`)
-  return known
 }

@@ -1,9 +1,8 @@
-import { isObject } from '../json.js'
-import { parseCatalog, type CatalogService } from './catalog.js'
-import { KeystoneError, oneLine, type KeystoneFailure } from '../errors.js'
-import { NetworkError, send, type HttpOptions, type HttpRequest, type HttpResponse } from '../net/http.js'
-import { retryHintHeader, withRetries, type RetryRun } from '../net/retry.js'
-import { parseKeystoneTime } from '../time.js'
+import { issueFailure, keystoneMessage, networkFailure, statusFailure, statusText, type RefusalExplainer } from './answers.js'
+import { parseTokenBody, TOKEN_SHAPE, type Token } from './token.js'
+import { KeystoneError, NetworkError } from '../errors.js'
+import { firstHeader, headerValue, send, type HttpOptions, type HttpRequest, type HttpResponse } from '../net/http.js'
+import { withRetries, type RetryRun } from '../net/retry.js'
 
 export { KeystoneError }
 
@@ -13,51 +12,7 @@ export { KeystoneError }
  * to fix. Request bodies carry secrets: they are sent and never logged.
  */
 
-export interface NamedRef {
-  id: string
-  name?: string
-}
-
-export interface Token {
-  /** The secret itself, from the `X-Subject-Token` header. */
-  value: string
-  /** Keystone's times, on Keystone's clock. */
-  issuedAt: Date
-  expiresAt: Date
-  /**
-   * How long the token was still valid when the answer left Keystone, measured on Keystone's own
-   * clock (its `Date` header for a token read, `issued_at` for a new one): the runner's clock may be
-   * off, so no expiry decision compares it with expiresAt. See remainingMs.
-   */
-  validForMs: number
-  /** When the answer arrived, on the runner's clock: the start of validForMs for the runner. */
-  receivedAt: Date
-  methods: string[]
-  user: NamedRef & { domain?: NamedRef }
-  project?: NamedRef & { domain?: NamedRef }
-  domain?: NamedRef
-  system: boolean
-  applicationCredential?: NamedRef
-  /**
-   * The application credential has access rules. Keystone (Zed at least) cannot revoke such a
-   * token: DELETE /auth/tokens looks it up without access-rules support and answers 404.
-   */
-  accessRules?: boolean
-  /** Only when asked for; undefined when Keystone sent none or not a list. */
-  catalog?: CatalogService[]
-  /** Keystone's JSON document as received: what openstacksdk caches as auth state. */
-  document?: unknown
-}
-
 export type Revocation = 'revoked' | 'already-gone'
-
-/** What is left of a token's life at `now` (runner's clock), from what Keystone's clock said at receipt. */
-export function remainingMs(token: Pick<Token, 'validForMs' | 'receivedAt'>, now: Date): number {
-  return token.validForMs - Math.max(0, now.getTime() - token.receivedAt.getTime())
-}
-
-/** Turns a refusal into the sentence that names who refused, or leaves it to the generic one. */
-export type RefusalExplainer = (response: HttpResponse, url: string) => KeystoneError | undefined
 
 export interface KeystoneOptions {
   /** Deadline of one request, answer body included. */
@@ -73,9 +28,6 @@ export interface KeystoneOptions {
   now?: () => Date
 }
 
-/** Tokens are opaque printable strings (fernet ~200 characters, PKI up to a few KB). */
-export const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
-
 export class Keystone {
   /**
    * Every token Keystone issued through this client (an X-Subject-Token in a 2xx answer to a login,
@@ -89,6 +41,15 @@ export class Keystone {
     readonly authUrl: string,
     private readonly options: KeystoneOptions
   ) {}
+
+  /**
+   * How this client reaches the cloud: the deadline of one request and the TLS trust. A login that
+   * also asks another party (an OIDC provider) uses the same.
+   */
+  get connection(): Pick<KeystoneOptions, 'timeoutMs' | 'ca' | 'insecure'> {
+    const { timeoutMs, ca, insecure } = this.options
+    return { timeoutMs, ...(ca !== undefined && { ca }), ...(insecure && { insecure }) }
+  }
 
   /** Logs in. `catalog: false` asks Keystone to leave the service catalog out of the answer. */
   issue(body: object, { catalog }: { catalog: boolean }): Promise<Token> {
@@ -137,7 +98,7 @@ export class Keystone {
   /** The token document, with how long it was still valid by Keystone's clock when it arrived. */
   private parseToken(response: HttpResponse, url: string, how: 'issued' | 'read'): Omit<Token, 'value'> {
     const receivedAt = this.options.now?.() ?? new Date()
-    const document = parseTokenBody(response, url)
+    const document = parseTokenBody(response, url, receivedAt)
     // A new token's issued_at is Keystone's time of the answer, to the microsecond; an older token
     // read back has only the answer's Date header (to the second) for it.
     const date = headerValue(response, 'date')
@@ -165,18 +126,19 @@ export class Keystone {
   }
 
   /**
-   * Keyless login: trades a GitHub ID token (a JWT) for an unscoped Keystone token at the
-   * federation endpoint. `explain` names who refused (mod_auth_openidc, Apache, the mapping).
+   * A federated login: trades a bearer token (a GitHub ID token, an OIDC provider's token) for an
+   * unscoped Keystone token at the federation endpoint. `explain` names who refused
+   * (mod_auth_openidc, Apache, the mapping); `purpose` names the exchange in a network failure.
    */
-  federatedLogin(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
-    return this.retrying(() => this.federatedLoginOnce(url, idToken, explain))
+  federatedLogin(url: string, bearer: string, explain?: RefusalExplainer, purpose = 'exchange the GitHub ID token'): Promise<Token> {
+    return this.retrying(() => this.federatedLoginOnce(url, bearer, explain, purpose))
   }
 
-  private async federatedLoginOnce(url: string, idToken: string, explain?: RefusalExplainer): Promise<Token> {
-    const response = await this.login('exchange the GitHub ID token', {
+  private async federatedLoginOnce(url: string, bearer: string, explain: RefusalExplainer | undefined, purpose: string): Promise<Token> {
+    const response = await this.login(purpose, {
       method: 'POST',
       url,
-      headers: { Authorization: `Bearer ${idToken}`, Accept: 'application/json' }
+      headers: { Authorization: `Bearer ${bearer}`, Accept: 'application/json' }
     })
     if (response.status !== 201 && response.status !== 200) throw explain?.(response, url) ?? issueFailure(response, url)
     return this.issuedToken(response, url)
@@ -267,112 +229,6 @@ export class Keystone {
   }
 }
 
-function headerValue(response: HttpResponse, name: string): string | undefined {
-  return firstHeader(response.headers[name])
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
-function statusText(response: HttpResponse): string {
-  return `HTTP ${response.status}`
-}
-
-/** Keystone's own words (`{"error":{"message":…}}`), made safe for one log line; undefined if none. */
-export function keystoneSaid(response: HttpResponse): string | undefined {
-  try {
-    const message = (JSON.parse(response.body) as { error?: { message?: unknown } })?.error?.message
-    if (typeof message === 'string' && message.trim() !== '') return oneLine(message, 200)
-  } catch {
-    // not JSON: no message of Keystone's to quote
-  }
-  return undefined
-}
-
-/** Keystone's words quoted after `prefix`, or nothing. */
-function keystoneMessage(response: HttpResponse, prefix: string): string {
-  const said = keystoneSaid(response)
-  return said === undefined ? '' : `${prefix}"${said}"`
-}
-
-function looksLikeHtml(response: HttpResponse): boolean {
-  const type = String(response.headers['content-type'] ?? '')
-  return /html/i.test(type) || /^\s*</.test(response.body)
-}
-
-/** What the retry policy and the retry log lines need to know of an HTTP answer. */
-function statusFailure(response: HttpResponse): KeystoneFailure {
-  const said = keystoneMessage(response, ' ')
-  return {
-    status: response.status,
-    ...retryHintHeader(name => headerValue(response, name)),
-    brief: `Keystone answered ${statusText(response)}${said}`
-  }
-}
-
-function issueFailure(response: HttpResponse, url: string): KeystoneError {
-  const said = keystoneMessage(response, ', saying ')
-  const status = response.status
-  const failure = statusFailure(response)
-  const at = `Keystone answered ${statusText(response)} at ${url}${said}`
-  switch (true) {
-    case status === 401:
-      return new KeystoneError(
-        `${at}: Keystone does not say whether it refused the credentials (check the user, its domain, the password or secret) or the scope (check the project or domain asked for, its domain, and the user's role on it); diagnose-refusal: true tells the two apart.`,
-        failure
-      )
-    case status === 400:
-      return new KeystoneError(
-        `${at}: the login request was incomplete or malformed; check the user and scope inputs (a name needs its domain).`,
-        failure
-      )
-    case status === 403:
-      return new KeystoneError(`${at}: the user may not obtain this token; check the scope asked for and the user's roles.`, failure)
-    case status === 404:
-      return new KeystoneError(`${at}: check that auth-url is the Keystone v3 endpoint (e.g. https://keystone.example.com:5000/v3).`, failure)
-    case status === 429:
-      return new KeystoneError(`${at}: Keystone is rate-limiting logins; raise max-wait, or start fewer jobs at once.`, failure)
-    case status >= 300 && status < 400:
-      return new KeystoneError(
-        `${at} redirecting to ${String(response.headers.location ?? 'nowhere')}: the action never follows a redirect with credentials; set auth-url to the final Keystone URL.`,
-        failure
-      )
-    case status >= 500:
-      return new KeystoneError(`${at}: Keystone failed on its side; try again later.`, failure)
-    case looksLikeHtml(response):
-      return new KeystoneError(`${at} with an HTML page instead of JSON: check auth-url (a proxy or login page answered).`, failure)
-    default:
-      return new KeystoneError(`${at}: check auth-url and the credentials.`, failure)
-  }
-}
-
-function networkFailure(error: NetworkError, purpose: string, url: string): KeystoneError {
-  const host = new URL(url).host
-  const failure = { network: error, brief: `${error.message} at ${host}` }
-  const could = `Could not ${purpose} at ${host}`
-  switch (error.failure) {
-    case 'refused':
-      return new KeystoneError(
-        `${could}: connection refused; check auth-url (host and port) and that Keystone is reachable from the runner.`,
-        failure
-      )
-    case 'dns':
-      return new KeystoneError(`${could}: the host name does not resolve; check auth-url for a typo.`, failure)
-    case 'tls':
-      return new KeystoneError(
-        `${could}: ${error.message}; for a private CA, give its certificate in the cacert input (PEM text or a file path), or set insecure: true to skip verification.`,
-        failure
-      )
-    case 'timeout':
-      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network or proxy.`, failure)
-    case 'too-large':
-      return new KeystoneError(`${could}: ${error.message}; check that auth-url points at Keystone itself.`, failure)
-    default:
-      return new KeystoneError(`${could}: ${error.message}; check auth-url and the runner's network.`, failure)
-  }
-}
-
 /**
  * Headers of a call that a token makes about itself. An application credential with access rules
  * may only reach what its rules list, and Keystone then answers 404 to its own token unless the
@@ -380,59 +236,4 @@ function networkFailure(error: NetworkError, purpose: string, url: string): Keys
  */
 function selfAuthenticated(token: string): Record<string, string> {
   return { 'X-Auth-Token': token, 'X-Subject-Token': token, 'OpenStack-Identity-Access-Rules': '1.0', Accept: 'application/json' }
-}
-
-function ref(value: unknown): NamedRef | undefined {
-  if (!isObject(value) || typeof value.id !== 'string' || value.id === '') return undefined
-  return { id: value.id, ...(typeof value.name === 'string' && { name: value.name }) }
-}
-
-function refWithDomain(value: unknown): (NamedRef & { domain?: NamedRef }) | undefined {
-  const base = ref(value)
-  if (!base || !isObject(value)) return base
-  const domain = ref(value.domain)
-  return domain ? { ...base, domain } : base
-}
-
-/** Reads the token document, refusing anything a real Keystone would not send. */
-function parseTokenBody(response: HttpResponse, url: string): Omit<Token, 'value' | 'validForMs' | 'receivedAt'> {
-  const invalid = (what: string): KeystoneError =>
-    new KeystoneError(`Keystone's answer at ${url} is not a valid token document (${what}): check that auth-url points at Keystone itself.`, {
-      status: response.status
-    })
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(response.body)
-  } catch {
-    throw looksLikeHtml(response) ? invalid('an HTML page instead of JSON') : invalid('not JSON')
-  }
-  if (!isObject(parsed) || !isObject(parsed.token)) throw invalid('no "token" object')
-  const token = parsed.token
-  const expiresAt = typeof token.expires_at === 'string' ? parseKeystoneTime(token.expires_at) : undefined
-  if (!expiresAt) throw invalid(`expires_at is ${JSON.stringify(token.expires_at)?.slice(0, 60) ?? 'missing'}`)
-  const issuedAt = (typeof token.issued_at === 'string' && parseKeystoneTime(token.issued_at)) || new Date(Date.now())
-  const user = refWithDomain(token.user)
-  if (!user) throw invalid('no user id')
-  const methods = Array.isArray(token.methods) ? token.methods.filter((m): m is string => typeof m === 'string') : []
-  const project = refWithDomain(token.project)
-  const domain = ref(token.domain)
-  const applicationCredential = ref(token.application_credential)
-  const accessRules =
-    isObject(token.application_credential) &&
-    Array.isArray(token.application_credential.access_rules) &&
-    token.application_credential.access_rules.length > 0
-  const catalog = parseCatalog(token.catalog)
-  return {
-    issuedAt,
-    expiresAt,
-    methods,
-    user,
-    ...(project && { project }),
-    ...(domain && { domain }),
-    system: isObject(token.system) && token.system.all === true,
-    ...(applicationCredential && { applicationCredential }),
-    ...(accessRules && { accessRules }),
-    ...(catalog && { catalog }),
-    document: parsed
-  }
 }

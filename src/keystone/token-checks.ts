@@ -1,6 +1,7 @@
 import type { BlankScope, Scope } from '../config/types.js'
 import { oneLine } from '../errors.js'
-import { KeystoneError, type NamedRef, type Token } from './client.js'
+import { KeystoneError } from './client.js'
+import { type NamedRef, type Token } from './token.js'
 import { formatTime } from '../time.js'
 
 /**

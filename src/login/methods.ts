@@ -1,6 +1,7 @@
 import { applicationCredentialLogin } from './application-credential.js'
 import type { LoginMethod } from './method.js'
 import { oidcLogin } from './oidc.js'
+import { oidcClientLogin } from './oidc-client.js'
 import { passwordLogin } from './password.js'
 import type { AuthMethod, Credentials, TokenUse } from '../config/types.js'
 
@@ -11,6 +12,8 @@ import type { AuthMethod, Credentials, TokenUse } from '../config/types.js'
 const METHODS: { [M in AuthMethod]: LoginMethod<Extract<Credentials, { method: M }>> } = {
   password: passwordLogin,
   'application-credential': applicationCredentialLogin,
+  // Before keyless login: an identity provider with a client id means the client.
+  'oidc-client': oidcClientLogin,
   oidc: oidcLogin
 }
 

@@ -1,9 +1,10 @@
 import { loginBody, scopeRequest } from './auth-request.js'
 import type { Scope } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
-import type { Keystone, Token } from '../keystone/client.js'
+import type { Keystone } from '../keystone/client.js'
+import type { Token } from '../keystone/token.js'
 import type { LoginContext } from './method.js'
-import { describeRequestedScope } from './oidc.js'
+import { credentialsRefused, scopeRefused } from '../keystone/answers.js'
 
 /**
  * Keystone answers 401 alike to a wrong password, an unknown user or user domain, an unknown
@@ -94,22 +95,4 @@ async function probeUnscoped({ keystone, identity, log, mask }: RefusalContext):
     log(`Keystone accepted the credentials without a scope, but revoking that unscoped token failed: ${(revokeError as Error).message}`)
   }
   return 'scope'
-}
-
-function credentialsRefused(error: KeystoneError, at: string, check: string, probed = false): KeystoneError {
-  const also = probed ? ', also without a scope' : ''
-  return new KeystoneError(`${at}: Keystone refused the credentials themselves${also}; ${check}.`, error)
-}
-
-function scopeRefused(error: KeystoneError, at: string, scope: Scope): KeystoneError {
-  const check =
-    scope.kind === 'project'
-      ? `that the project exists (${'id' in scope.project ? 'project-id' : 'project-name'})${'id' in scope.project ? '' : ', that it is in the domain given (project-domain-name or project-domain-id)'}, and that the user has a role on it`
-      : scope.kind === 'domain'
-        ? 'that the domain exists (domain-id or domain-name) and that the user has a role on it'
-        : 'that the user has a role on the system scope'
-  return new KeystoneError(
-    `${at}: Keystone accepted the credentials but refused a token scoped to ${describeRequestedScope(scope)}; check ${check} (openstack role assignment list --user <user> --names).`,
-    error
-  )
 }

@@ -2,6 +2,7 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import * as tls from 'node:tls'
 import { getProxyUrl } from '@actions/http-client/lib/proxy'
+import { NetworkError } from '../errors.js'
 
 /**
  * One HTTP exchange with a hard deadline. The route is `@actions/http-client`'s (agentFor: it reads
@@ -38,19 +39,6 @@ export interface HttpOptions {
    * in its headers, and the body that follows may still be cut short (reset, stalled, too large).
    */
   onHeaders?: (status: number, headers: http.IncomingHttpHeaders) => void
-}
-
-export type NetworkFailure = 'refused' | 'dns' | 'tls' | 'timeout' | 'reset' | 'unreachable' | 'too-large' | 'other'
-
-export class NetworkError extends Error {
-  override name = 'NetworkError'
-  constructor(
-    readonly failure: NetworkFailure,
-    message: string,
-    readonly code?: string
-  ) {
-    super(message)
-  }
 }
 
 const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -155,4 +143,13 @@ export function classify(error: unknown, timedOut: boolean, timeoutMs: number): 
     return new NetworkError('unreachable', `the host is unreachable (${code})`, code)
   }
   return new NetworkError('other', detail, code || undefined)
+}
+
+/** A header of an answer; the first, when it came more than once. */
+export function headerValue(response: HttpResponse, name: string): string | undefined {
+  return firstHeader(response.headers[name])
+}
+
+export function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }

@@ -1,6 +1,3 @@
-import type { ConfigSource } from '../config/inputs.js'
-import { Reader, resolveDuration } from '../config/reader.js'
-import type { Timing } from '../config/types.js'
 import { KeystoneError } from '../errors.js'
 import { formatSeconds } from '../time.js'
 
@@ -15,6 +12,16 @@ import { formatSeconds } from '../time.js'
  * the shorter `outage-wait` for an outage (a refused connection, a proxy's 502), because a wrong
  * port or host looks like an outage and must not hold every job of a matrix for minutes.
  */
+
+/** How long the step may spend on Keystone. */
+export interface Timing {
+  /** Overall budget of retries (`max-wait`): what a rate limit (429) may take. */
+  maxWaitMs: number
+  /** Budget of an outage within it (`outage-wait`): a refused connection, a proxy's 502, a 503. */
+  outageWaitMs: number
+  /** Deadline of one request (`timeout`). */
+  timeoutMs: number
+}
 
 export interface RetryPolicy {
   /** Overall budget: no attempt starts later than this after the first one. */
@@ -42,16 +49,6 @@ export const DEFAULT_TIMING: Timing = { maxWaitMs: 300_000, outageWaitMs: 30_000
 
 /** Revoking is a courtesy the job's result does not hang on: the post step retries a minute at most. */
 export const POST_STEP_MAX_WAIT_MS = 60_000
-
-/** `max-wait`, `outage-wait` and `timeout`, read on their own so that the post step can use them too. */
-export function resolveTiming(source: ConfigSource): Timing {
-  const read = new Reader(source)
-  return {
-    maxWaitMs: resolveDuration(read.fromInput('max-wait'), DEFAULT_TIMING.maxWaitMs, 0, 6 * 3_600_000),
-    outageWaitMs: resolveDuration(read.fromInput('outage-wait'), DEFAULT_TIMING.outageWaitMs, 0, 6 * 3_600_000),
-    timeoutMs: resolveDuration(read.fromInput('timeout'), DEFAULT_TIMING.timeoutMs, 1000, 600_000)
-  }
-}
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxWaitMs: 300_000,
@@ -186,6 +183,7 @@ export function budgetFor(kind: FailureKind, policy: RetryPolicy): { input: 'max
 
 /** What to check while a retry waits: a refused connection is more often a typo than an outage. */
 export function retryHint(failure: KeystoneError): string {
+  if (failure.hint !== undefined) return failure.hint
   if (failure.status === 429) return 'Keystone is rate-limiting logins'
   if (failure.status === 502 || failure.status === 504)
     return 'a proxy in front of Keystone got no answer from it: check auth-url, or wait out a restart'
@@ -206,6 +204,40 @@ export function retryHint(failure: KeystoneError): string {
   }
 }
 
+/** What the retry loop needs to know of a failure that a later attempt may fix. */
+export interface RetryableFailure {
+  kind: FailureKind
+  /** A few words for the retry's log line: `Keystone answered HTTP 429`, `connection refused`. */
+  brief: string
+  /** What to check while the retry waits; none when the brief says it all. */
+  hint?: string
+  /** The server's own hint (Retry-After or another limiter's header), as sent, and its header. */
+  retryAfter?: string
+  retryAfterHeader?: string
+  /** The error to throw once the budget is spent; `spent` says how (`Gave up after 3 attempts over 30 s (outage-wait 30 s)`). */
+  gaveUp(spent: string, budget: 'max-wait' | 'outage-wait'): Error
+}
+
+/** Whether an error may be retried, and in which words: every request of the action goes through one loop with one of these. */
+export type FailureClassifier = (error: unknown) => RetryableFailure | undefined
+
+/** Keystone's failures, and those of the other parties a login asks (an OIDC provider) when told as a KeystoneError. */
+export const keystoneFailures: FailureClassifier = error => {
+  if (!isRetryable(error)) return undefined
+  const failure = error as KeystoneError
+  return {
+    kind: failureKind(failure),
+    brief: failure.brief,
+    hint: retryHint(failure),
+    ...(failure.retryAfter !== undefined && { retryAfter: failure.retryAfter }),
+    ...(failure.retryAfterHeader !== undefined && { retryAfterHeader: failure.retryAfterHeader }),
+    gaveUp: (spent, budget) => {
+      const other = budget === 'outage-wait' ? '; a rate limit (429) gets max-wait' : ''
+      return new KeystoneError(`${spent.replace(/\)$/, `${other})`)}. Last answer: ${failure.message}`, failure)
+    }
+  }
+}
+
 export interface RetryRun {
   policy: RetryPolicy
   clock: RetryClock
@@ -213,23 +245,39 @@ export interface RetryRun {
   log(line: string): void
   /** The job was cancelled: no attempt starts after it, and a back-off in progress ends at once. */
   signal?: AbortSignal
+  /**
+   * What a cancellation means: `stop` (the main step: no attempt starts after it), or `last-attempt`
+   * (the post step, whose one job is to revoke: the attempt goes out at once, without waiting, and
+   * its answer is final).
+   */
+  onCancel?: 'stop' | 'last-attempt'
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or the budget of its failure's kind is spent. */
-export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock, log, signal }: RetryRun): Promise<T> {
+export async function withRetries<T>(
+  attempt: () => Promise<T>,
+  { policy, clock, log, signal, onCancel = 'stop' }: RetryRun,
+  classify: FailureClassifier = keystoneFailures
+): Promise<T> {
   const started = clock.now()
   // When the current run of outage failures began; a rate limit in between ends the run.
   let outageSince: number | undefined
+  // Cancelled, with one attempt still owed (onCancel: last-attempt): it goes out now, and is the last.
+  const cancelled = (): boolean => {
+    if (!signal?.aborted) return false
+    if (onCancel === 'stop') signal.throwIfAborted()
+    return true
+  }
   for (let attempts = 1; ; attempts++) {
-    signal?.throwIfAborted()
+    const last = cancelled()
     const attemptStarted = clock.now()
     try {
       return await attempt()
     } catch (error) {
-      if (!isRetryable(error)) throw error
-      signal?.throwIfAborted()
-      const failure = error as KeystoneError
-      const kind = failureKind(failure)
+      const failure = classify(error)
+      if (!failure || last) throw error
+      if (cancelled()) continue
+      const kind = failure.kind
       outageSince = kind === 'outage' ? (outageSince ?? attemptStarted) : undefined
       const budget = budgetFor(kind, policy)
       const elapsed = clock.now() - started
@@ -248,17 +296,21 @@ export async function withRetries<T>(attempt: () => Promise<T>, { policy, clock,
       if (left <= 0 || wait > left) {
         const why =
           asked !== undefined && left > 0 ? `; the next attempt, after ${hintHeader}: ${failure.retryAfter?.trim()}, would start past it` : ''
-        const other = budget.input === 'outage-wait' ? '; a rate limit (429) gets max-wait' : ''
-        throw new KeystoneError(
-          `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (${budget.input} ${formatSeconds(budget.ms)}${why}${other}). Last answer: ${failure.message}`,
-          failure
+        throw failure.gaveUp(
+          `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatSeconds(elapsed)} (${budget.input} ${formatSeconds(budget.ms)}${why})`,
+          budget.input
         )
       }
       const why = asked !== undefined ? `, ${hintHeader} ${formatSeconds(asked)} plus jitter` : ''
+      const check = failure.hint === undefined ? '' : `: ${failure.hint}`
       log(
-        `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)}): ${retryHint(failure)}.`
+        `${failure.brief}; retrying in ${formatSeconds(wait)} (attempt ${attempts + 1}${why}, up to ${budget.input} ${formatSeconds(budget.ms)})${check}.`
       )
-      await clock.sleep(wait, signal)
+      try {
+        await clock.sleep(wait, signal)
+      } catch (reason) {
+        if (!cancelled()) throw reason
+      }
     }
   }
 }

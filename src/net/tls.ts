@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
-import type { ConfigSource } from '../config/inputs.js'
-import { resolveBoolean, type Reader } from '../config/reader.js'
-import type { TlsSettings } from '../config/types.js'
 import { UserError } from '../errors.js'
+import type { TlsFiles } from '../runtime/files.js'
 
 /**
  * The CA that signs a private cloud's Keystone certificate, given as PEM text (a secret or a
@@ -11,18 +9,22 @@ import { UserError } from '../errors.js'
  * later steps can point OS_CACERT at it.
  */
 
+/** The TLS trust the user asked for: a private CA, or none at all. */
+export interface TlsSettings {
+  /** A PEM text or a path to one: the CA that signs Keystone's certificate. */
+  cacert?: { pem: string; from: string } | { path: string; from: string }
+  /** Skip certificate verification (`insecure`). */
+  insecure: boolean
+  /** Let credentials cross plain http to a host that is not this machine. */
+  allowInsecureHttp: boolean
+}
+
 export interface PreparedTls {
   /** PEM, for the action's own requests. */
   ca?: string
   /** Its file, exported as OS_CACERT. */
   caFile?: string
   insecure: boolean
-}
-
-export interface TlsFiles {
-  read(file: string): string | undefined
-  write(file: string, content: string): void
-  tempDir: string
 }
 
 export function prepareTls(settings: TlsSettings, files: TlsFiles): PreparedTls {
@@ -41,22 +43,4 @@ export function prepareTls(settings: TlsSettings, files: TlsFiles): PreparedTls 
     throw new UserError(`${cacert.from} (${cacert.path}) holds no PEM certificate: it should contain -----BEGIN CERTIFICATE-----.`)
   }
   return { ca: pem, caFile: path.resolve(cacert.path), insecure }
-}
-
-/** `cacert` (PEM text or a path), `insecure` and `allow-insecure-http`, as the user set them. */
-export function resolveTls(read: Reader, source: ConfigSource): TlsSettings {
-  // A PEM is many lines long: it is read as it is, not through the single-line checks.
-  const pem = source.input('cacert').trim()
-  let cacert: TlsSettings['cacert']
-  if (pem.includes('-----BEGIN')) {
-    cacert = { pem, from: 'input `cacert`' }
-  } else {
-    const path = read.get('cacert')
-    if (path) cacert = { path: path.value, from: path.from }
-  }
-  return {
-    ...(cacert && { cacert }),
-    insecure: resolveBoolean(read.get('insecure'), false),
-    allowInsecureHttp: resolveBoolean(read.fromInput('allow-insecure-http'), false)
-  }
 }

@@ -20,11 +20,11 @@ export interface SignalSource {
 }
 
 /** An AbortSignal that the runner's cancellation signals abort, with a JobCancelled as its reason. */
-export function cancellationSignal(source: SignalSource = process): AbortSignal {
+export function cancellationSignal(source: SignalSource = process, step: 'main' | 'post' = 'main'): AbortSignal {
   const controller = new AbortController()
   for (const name of CANCEL_SIGNALS) {
     source.on(name, () => {
-      if (!controller.signal.aborted) controller.abort(new JobCancelled(`The job was cancelled (${name}) while the main step was running.`))
+      if (!controller.signal.aborted) controller.abort(new JobCancelled(`The job was cancelled (${name}) while the ${step} step was running.`))
     })
   }
   return controller.signal

@@ -1,5 +1,12 @@
 import { UserError } from '../errors.js'
-import type { SummaryWriter } from '../handoff/summary.js'
+
+/** The job summary, as `@actions/core`'s `summary` builds it. */
+export interface SummaryWriter {
+  addHeading(text: string, level?: number): SummaryWriter
+  addTable(rows: ({ data: string; header?: boolean } | string)[][]): SummaryWriter
+  addRaw(text: string, addEOL?: boolean): SummaryWriter
+  write(): Promise<unknown>
+}
 
 /**
  * What the steps ask of the runner, as `@actions/core` names it. The entry points pass lazyCore

@@ -29,7 +29,8 @@ export interface StateStore {
   getState(name: string): string
 }
 
-const KEYS = {
+/** The GITHUB_STATE name of each SavedToken field (exported so that tests write state by field, not by string). */
+export const STATE_KEYS = {
   token: 'token',
   others: 'other-tokens',
   authUrl: 'auth-url',
@@ -40,56 +41,56 @@ const KEYS = {
   insecure: 'insecure',
   keptBecause: 'kept-because',
   accessRules: 'access-rules'
-} as const
+} as const satisfies Record<keyof SavedToken, string>
 
 /**
  * The runner hands state back as environment variables, and Linux refuses a single one over
  * 128 KiB: a CA bundle above this size travels as its path instead.
  */
-const MAX_CA_IN_STATE = 64 * 1024
+export const MAX_CA_IN_STATE = 64 * 1024
 
 export function saveToken(store: StateStore, saved: SavedToken): void {
-  store.saveState(KEYS.authUrl, saved.authUrl)
-  store.saveState(KEYS.expiresAt, saved.expiresAt ?? '')
-  store.saveState(KEYS.revoke, String(saved.revoke))
-  if (saved.ca !== undefined && saved.ca.length <= MAX_CA_IN_STATE) store.saveState(KEYS.ca, saved.ca)
-  else if (saved.caFile) store.saveState(KEYS.caFile, saved.caFile)
-  if (saved.insecure) store.saveState(KEYS.insecure, 'true')
-  if (saved.keptBecause) store.saveState(KEYS.keptBecause, saved.keptBecause)
-  if (saved.accessRules) store.saveState(KEYS.accessRules, 'true')
+  store.saveState(STATE_KEYS.authUrl, saved.authUrl)
+  store.saveState(STATE_KEYS.expiresAt, saved.expiresAt ?? '')
+  store.saveState(STATE_KEYS.revoke, String(saved.revoke))
+  if (saved.ca !== undefined && saved.ca.length <= MAX_CA_IN_STATE) store.saveState(STATE_KEYS.ca, saved.ca)
+  else if (saved.caFile) store.saveState(STATE_KEYS.caFile, saved.caFile)
+  if (saved.insecure) store.saveState(STATE_KEYS.insecure, 'true')
+  if (saved.keptBecause) store.saveState(STATE_KEYS.keptBecause, saved.keptBecause)
+  if (saved.accessRules) store.saveState(STATE_KEYS.accessRules, 'true')
   // The tokens last: a post step that sees them also sees where and how to reach Keystone.
-  store.saveState(KEYS.others, (saved.others ?? []).join('\n'))
-  store.saveState(KEYS.token, saved.token)
+  store.saveState(STATE_KEYS.others, (saved.others ?? []).join('\n'))
+  store.saveState(STATE_KEYS.token, saved.token)
 }
 
 /** Marks every token as handled (revoked by the main step itself), so the post step leaves them. */
 export function forgetToken(store: StateStore): void {
-  store.saveState(KEYS.others, '')
-  store.saveState(KEYS.token, '')
+  store.saveState(STATE_KEYS.others, '')
+  store.saveState(STATE_KEYS.token, '')
 }
 
 export function loadToken(store: StateStore): SavedToken | undefined {
-  const token = store.getState(KEYS.token)
+  const token = store.getState(STATE_KEYS.token)
   const others = store
-    .getState(KEYS.others)
+    .getState(STATE_KEYS.others)
     .split('\n')
     .filter(other => other !== '')
   if (!token && others.length === 0) return undefined
   const read = (key: string): string | undefined => store.getState(key) || undefined
-  const expiresAt = read(KEYS.expiresAt)
-  const ca = read(KEYS.ca)
-  const caFile = read(KEYS.caFile)
-  const keptBecause = read(KEYS.keptBecause)
+  const expiresAt = read(STATE_KEYS.expiresAt)
+  const ca = read(STATE_KEYS.ca)
+  const caFile = read(STATE_KEYS.caFile)
+  const keptBecause = read(STATE_KEYS.keptBecause)
   return {
     token,
     ...(others.length > 0 && { others }),
-    authUrl: store.getState(KEYS.authUrl),
+    authUrl: store.getState(STATE_KEYS.authUrl),
     ...(expiresAt && { expiresAt }),
-    revoke: store.getState(KEYS.revoke) !== 'false',
+    revoke: store.getState(STATE_KEYS.revoke) !== 'false',
     ...(ca && { ca }),
     ...(caFile && { caFile }),
-    ...(store.getState(KEYS.insecure) === 'true' && { insecure: true }),
+    ...(store.getState(STATE_KEYS.insecure) === 'true' && { insecure: true }),
     ...(keptBecause && { keptBecause }),
-    ...(store.getState(KEYS.accessRules) === 'true' && { accessRules: true })
+    ...(store.getState(STATE_KEYS.accessRules) === 'true' && { accessRules: true })
   }
 }

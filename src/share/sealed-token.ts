@@ -1,7 +1,7 @@
 import { isObject } from '../json.js'
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto'
 import { UserError } from '../errors.js'
-import { TOKEN_SHAPE } from '../keystone/client.js'
+import { TOKEN_SHAPE } from '../keystone/token.js'
 import { formatDuration, formatTime, parseKeystoneTime } from '../time.js'
 
 /**

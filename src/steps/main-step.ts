@@ -1,19 +1,19 @@
-import { loginMethodOf } from '../login/methods.js'
+import { LOGIN_METHODS, loginMethodOf } from '../login/methods.js'
 import { checkRegion, endpointsFor } from '../keystone/catalog.js'
 import { resolveConfig, resolveSharing } from '../config/config.js'
 import { type ConfigSource, type CredentialFile, type InputName, secretValues } from '../config/inputs.js'
 import type { ActionConfig, SharingSettings } from '../config/types.js'
 import { failStep, type Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
-import { handOnDirectUse, prepareDirectUse } from '../handoff/direct-use-step.js'
-import { tokenEnvironment } from '../handoff/environment.js'
+import { handOn } from '../handoff/hand-on.js'
 import { KeystoneError } from '../errors.js'
 import { nodeFiles } from '../runtime/files.js'
-import { remainingMs, type Keystone, type Token } from '../keystone/client.js'
-import { exportToken, setOutputs } from '../handoff/outputs.js'
+import { remainingMs, type Token } from '../keystone/token.js'
+import { type Keystone } from '../keystone/client.js'
 import { slotDelay, type Pacing } from '../net/pacing.js'
 import { realClock } from '../net/retry.js'
-import { sealForOutput, useSharedToken } from './shared-token-step.js'
+import { useSharedToken } from './shared-token-step.js'
+import { sealForOutput } from '../share/payload.js'
 import { forgetToken, saveToken, type SavedToken } from '../runtime/state.js'
 import { keystoneFor, retryRunFor, type StepContext } from './step-context.js'
 import { tokenSummary } from '../handoff/summary.js'
@@ -55,7 +55,7 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
         masked.add(secret)
       }
     }
-    const config = resolveConfig({ ...source, ...(file && { file }) })
+    const config = resolveConfig({ ...source, ...(file && { file }) }, LOGIN_METHODS)
     for (const line of config.overrides) core.info(line)
     for (const warning of configWarnings(config, env, file)) core.warning(warning)
     const tls = prepareTls(config.tls, files)
@@ -95,17 +95,13 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     checkScoped(issued, config.blankScope, config.allowUnscoped)
     checkMinValidity(issued, sharing)
     if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
-    // Written before anything is handed on: a setup that fails leaves nothing exported.
-    const directUse = direct ? prepareDirectUse(issued, config, env, files) : undefined
-    setOutputs(core, issued, config)
     if (producer) {
       signal?.throwIfAborted()
       core.setOutput('shared-token', sealForOutput(issued, config, sharing, env, masked))
       // The other jobs of the run use it after this one ends: the revoker job revokes it.
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
-    if (config.exportEnv) exportToken(core, tokenEnvironment(config, issued, tls, env))
-    if (directUse) handOnDirectUse(core, directUse)
+    handOn(core, issued, config, tls, env, files)
     core.info(issuedLine(issued, config, now()))
     if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
     if (issued.applicationCredential && config.exportEnv && !direct) {

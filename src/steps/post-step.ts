@@ -1,11 +1,13 @@
 import type { Timing } from '../config/types.js'
-import { DEFAULT_TIMING, POST_STEP_MAX_WAIT_MS, resolveTiming } from '../net/retry.js'
-import { failStep, type Core } from '../runtime/core.js'
+import { resolveTiming } from '../config/job-settings.js'
+import { DEFAULT_TIMING, POST_STEP_MAX_WAIT_MS } from '../net/retry.js'
+import { failStep } from '../runtime/core.js'
 import { nodeFiles } from '../runtime/files.js'
 import type { Keystone } from '../keystone/client.js'
 import { loadToken, type SavedToken } from '../runtime/state.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { formatTime } from '../time.js'
+import { oneLine } from '../errors.js'
 
 /**
  * The post step (`post-if: always()`): revoke the token when the job ends, whether it succeeded,
@@ -22,15 +24,15 @@ export async function runPost(context: StepContext): Promise<void> {
       return
     }
     for (const token of [saved.token, ...(saved.others ?? [])]) if (token) core.setSecret(token)
-    const keystone = keystoneFor(saved.authUrl, postTiming(context), context, postTls(context, saved))
+    const keystone = keystoneFor(saved.authUrl, postTiming(context), context, postTls(context, saved), { onCancel: 'last-attempt' })
     if (saved.token && !saved.revoke) {
       const until = saved.expiresAt ? ` until ${shownTime(saved.expiresAt)}` : ''
-      core.info(`Token left valid${until} (${saved.keptBecause ?? 'revoke: false'}).`)
+      core.info(`Token left valid${until} (${saved.keptBecause === undefined ? 'revoke: false' : oneLine(saved.keptBecause, 200)}).`)
     } else if (saved.token) {
-      await revokeSaved(core, keystone, saved.token, saved.expiresAt, 'Token', saved.accessRules === true)
+      await revokeSaved(context, keystone, saved.token, saved.expiresAt, 'Token', saved.accessRules === true)
     }
     for (const other of saved.others ?? []) {
-      await revokeSaved(core, keystone, other, undefined, 'A token Keystone issued during a failed or cancelled login')
+      await revokeSaved(context, keystone, other, undefined, 'A token Keystone issued during a failed or cancelled login')
     }
   } catch (error) {
     failStep(core, error)
@@ -38,13 +40,14 @@ export async function runPost(context: StepContext): Promise<void> {
 }
 
 async function revokeSaved(
-  core: Core,
+  context: StepContext,
   keystone: Keystone,
   token: string,
   expiresAt: string | undefined,
   what: string,
   accessRules = false
 ): Promise<void> {
+  const { core } = context
   try {
     const result = await keystone.revoke(token)
     if (result === 'revoked') core.info(`${what} revoked.`)
@@ -58,13 +61,15 @@ async function revokeSaved(
     } else core.info(`${what} already revoked or expired: nothing to do.`)
   } catch (error) {
     const until = expiresAt ? ` It stays valid until ${shownTime(expiresAt)}.` : ' It stays valid until it expires.'
-    core.warning(`Could not revoke the token: ${(error as Error).message}${until}`)
+    const cancelled = context.signal?.aborted ? ' The post step was cancelled, so it made one last attempt without waiting.' : ''
+    core.warning(`Could not revoke the token: ${(error as Error).message}${cancelled}${until}`)
   }
 }
 
+/** A time from the saved state, which a step of the job could have changed: shown bounded, on one line. */
 function shownTime(iso: string): string {
   const time = new Date(iso)
-  return Number.isNaN(time.getTime()) ? iso : formatTime(time)
+  return Number.isNaN(time.getTime()) ? oneLine(iso, 40) : formatTime(time)
 }
 
 function postTiming(context: StepContext): Timing {

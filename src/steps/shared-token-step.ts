@@ -1,16 +1,17 @@
-import { resolveConfig, resolveJobSettings } from '../config/config.js'
-import { defaultTokenUseOf } from '../login/methods.js'
-import type { ActionConfig, SharingSettings } from '../config/types.js'
+import { resolveConfig } from '../config/config.js'
+import { resolveJobSettings } from '../config/job-settings.js'
+import { defaultTokenUseOf, LOGIN_METHODS } from '../login/methods.js'
+import type { SharingSettings } from '../config/types.js'
 import type { ConfigSource } from '../config/inputs.js'
 import type { Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
-import { tokenEnvironment } from '../handoff/environment.js'
 import { UserError } from '../errors.js'
-import { handOnDirectUse, prepareDirectUse } from '../handoff/direct-use-step.js'
+import { handOn } from '../handoff/hand-on.js'
 import { nodeFiles, type StepFiles } from '../runtime/files.js'
-import { remainingMs, type Keystone, type Token } from '../keystone/client.js'
-import { exportToken, setOutputs } from '../handoff/outputs.js'
-import { sealSharedToken, SharedTokenTooOld, unsealSharedToken, type ShareBinding, type SharedTokenPayload } from '../share/sealed-token.js'
+import { remainingMs } from '../keystone/token.js'
+import { type Keystone } from '../keystone/client.js'
+import { openShared, tokenOf } from '../share/payload.js'
+import type { SharedTokenPayload } from '../share/sealed-token.js'
 import { saveToken } from '../runtime/state.js'
 import { keystoneFor, type StepContext } from './step-context.js'
 import { formatDuration, formatTime } from '../time.js'
@@ -23,104 +24,6 @@ import { describeScope, displayName } from '../keystone/token-checks.js'
  * that contain a secret, so the token travels encrypted with the `share-key` secret, bound to this
  * repository and run.
  */
-
-export function shareBinding(env: Readonly<Record<string, string | undefined>>): ShareBinding {
-  return {
-    repository: env.GITHUB_REPOSITORY ?? '',
-    runId: env.GITHUB_RUN_ID ?? '',
-    ...(env.GITHUB_REPOSITORY_ID && { repositoryId: env.GITHUB_REPOSITORY_ID }),
-    ...(env.GITHUB_RUN_ATTEMPT && { runAttempt: env.GITHUB_RUN_ATTEMPT })
-  }
-}
-
-export function payloadOf(token: Token, config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>): SharedTokenPayload {
-  return {
-    token: token.value,
-    authUrl: config.authUrl,
-    expiresAt: token.expiresAt.toISOString(),
-    issuedAt: token.issuedAt.toISOString(),
-    userId: token.user.id,
-    methods: token.methods,
-    scope: {
-      ...(token.project && {
-        projectId: token.project.id,
-        ...(token.project.name !== undefined && { projectName: token.project.name }),
-        ...(token.project.domain && { projectDomainId: token.project.domain.id })
-      }),
-      ...(token.domain && { domainId: token.domain.id, ...(token.domain.name !== undefined && { domainName: token.domain.name }) }),
-      ...(token.system && { system: true })
-    },
-    ...(config.region !== undefined && { region: config.region }),
-    ...(config.interface !== undefined && { interface: config.interface })
-  }
-}
-
-/**
- * The token as the main step would have received it from Keystone. Without a request to Keystone,
- * what is left of its life can only be read off this runner's clock.
- */
-export function tokenOf(payload: SharedTokenPayload, now: Date): Token {
-  const { scope } = payload
-  const expiresAt = new Date(payload.expiresAt)
-  return {
-    value: payload.token,
-    issuedAt: new Date(payload.issuedAt),
-    expiresAt,
-    validForMs: expiresAt.getTime() - now.getTime(),
-    receivedAt: now,
-    methods: payload.methods ?? [],
-    user: { id: payload.userId },
-    ...(scope.projectId && {
-      project: {
-        id: scope.projectId,
-        ...(scope.projectName !== undefined && { name: scope.projectName }),
-        ...(scope.projectDomainId && { domain: { id: scope.projectDomainId } })
-      }
-    }),
-    ...(scope.domainId && { domain: { id: scope.domainId, ...(scope.domainName !== undefined && { name: scope.domainName }) } }),
-    system: scope.system === true
-  }
-}
-
-/**
- * Seals the token for the output. GitHub refuses an output in which any masked value appears, and
- * a random envelope could contain a short masked secret by chance: seal again in that case.
- */
-export function sealForOutput(
-  token: Token,
-  config: ActionConfig,
-  sharing: SharingSettings,
-  env: Readonly<Record<string, string | undefined>>,
-  masked: ReadonlySet<string>
-): string {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const sealed = sealSharedToken(payloadOf(token, config), sharing.key!, shareBinding(env))
-    if (![...masked].some(secret => sealed.includes(secret))) return sealed
-  }
-  throw new UserError('The shared token kept containing one of the masked secrets, so GitHub would drop the output: use a longer password or secret.')
-}
-
-/**
- * Opens the shared token. `tooOld` is this runner's clock saying it expires too soon; the runner's
- * clock may run fast, so the caller asks Keystone before acting on it.
- */
-export function openShared(
-  sharing: SharingSettings,
-  env: Readonly<Record<string, string | undefined>>,
-  now: Date
-): { payload: SharedTokenPayload; tooOld?: SharedTokenTooOld } {
-  const open = (ignoreExpiry: boolean): SharedTokenPayload =>
-    unsealSharedToken(sharing.sharedToken!, sharing.key!, shareBinding(env), now, {
-      ...(sharing.minValidityMs !== undefined && { minValidityMs: sharing.minValidityMs }),
-      ignoreExpiry
-    })
-  try {
-    return { payload: open(false) }
-  } catch (error) {
-    if (!(error instanceof SharedTokenTooOld)) throw error
-    return { payload: open(true), tooOld: error }
-  }
-}
 
 /** The final job: revoke the shared token, once every consumer is done with it. */
 export async function revokeShared(core: Core, keystone: Keystone, payload: SharedTokenPayload): Promise<void> {
@@ -184,8 +87,6 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     region: settings.region ?? payload.region,
     interface: settings.interface ?? payload.interface
   }
-  // Written before anything is handed on: a setup that fails leaves nothing exported.
-  const directUse = direct ? prepareDirectUse(token, config, context.env, files) : undefined
   await core.ready?.()
   // Not this job's to revoke: its revoker job does, once every consumer is done.
   saveToken(core, {
@@ -195,9 +96,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
     revoke: false,
     keptBecause: 'shared by another job: its revoker job revokes it'
   })
-  setOutputs(core, token, config)
-  if (settings.exportEnv) exportToken(core, tokenEnvironment(config, token, tls, context.env))
-  if (directUse) handOnDirectUse(core, directUse)
+  handOn(core, token, config, tls, context.env, files)
   const requests = direct ? 'one Keystone request for its catalog' : sharing.validate ? 'checked with Keystone' : 'no Keystone request'
   core.info(
     `Using the token shared by the producer job: user ${displayName(token.user)}, scoped to ${describeScope(token)}, valid until ${formatTime(token.expiresAt)} (${formatDuration(remainingMs(token, now()))}); ${requests}.`
@@ -208,7 +107,7 @@ export async function useSharedToken(context: StepContext, source: ConfigSource,
 async function hasCredentials(source: ConfigSource, files: StepFiles): Promise<boolean> {
   try {
     const file = await loadCredentialFile(source, files)
-    resolveConfig({ ...source, ...(file && { file }) })
+    resolveConfig({ ...source, ...(file && { file }) }, LOGIN_METHODS)
     return true
   } catch {
     return false

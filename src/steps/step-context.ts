@@ -24,31 +24,32 @@ export interface StepContext {
  * How a step retries: the one retry policy with the step's budgets (max-wait for rate limits,
  * outage-wait for outages), its clock, its log, and its cancellation.
  */
-export function retryRunFor(timing: Timing, context: StepContext): RetryRun {
+export function retryRunFor(timing: Timing, context: StepContext, onCancel: RetryRun['onCancel'] = 'stop'): RetryRun {
   return {
     policy: { ...DEFAULT_RETRY_POLICY, maxWaitMs: timing.maxWaitMs, outageMaxWaitMs: timing.outageWaitMs },
     clock: context.clock ?? realClock,
     log: line => context.core.info(line),
-    ...(context.signal && { signal: context.signal })
+    ...(context.signal && { signal: context.signal, onCancel })
   }
 }
 
 /**
  * The Keystone client of a step: its deadline per request, TLS trust, and the shared retry policy.
  * A step that writes outputs, env or state once Keystone answers has `loadCoreMeanwhile`: its core
- * (lazy-core.ts) loads while the request is in flight, instead of before it or after it.
+ * (lazy-core.ts) loads while the request is in flight, instead of before it or after it. The post
+ * step has `onCancel: 'last-attempt'`: cancelled, it still sends each revocation once.
  */
 export function keystoneFor(
   authUrl: string,
   timing: Timing,
   context: StepContext,
   tls: Omit<PreparedTls, 'caFile'> = { insecure: false },
-  { loadCoreMeanwhile = false }: { loadCoreMeanwhile?: boolean } = {}
+  { loadCoreMeanwhile = false, onCancel = 'stop' }: { loadCoreMeanwhile?: boolean; onCancel?: RetryRun['onCancel'] } = {}
 ): Keystone {
   const core = context.core
   return new Keystone(authUrl, {
     timeoutMs: context.timeoutMs ?? timing.timeoutMs,
-    retry: retryRunFor(timing, context),
+    retry: retryRunFor(timing, context, onCancel),
     ...(context.now && { now: context.now }),
     ...(tls.ca !== undefined && { ca: tls.ca }),
     ...(tls.insecure && { insecure: true }),
