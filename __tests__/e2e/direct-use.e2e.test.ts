@@ -148,6 +148,8 @@ function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, st
     runnerTemp,
     env: jobEnv
   })
+  // The runner makes RUNNER_TEMP; the action writes only below it.
+  mkdirSync(runnerTemp, { recursive: true, mode: 0o700 })
   writeFilesUnder(runnerTemp, setup.files)
   return { ...exchangeEnv(issued, instance), ...setup.env }
 }
