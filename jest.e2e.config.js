@@ -10,7 +10,7 @@ export default {
   testPathIgnorePatterns: ['/node_modules/'],
   // Real processes: a Keystone start, a few CLI calls (about 1 s each) per test.
   testTimeout: 180_000,
-  globalSetup: '<rootDir>/scripts/leak-scan-setup.mjs',
+  globalSetup: '<rootDir>/scripts/e2e-setup.mjs',
   globalTeardown: '<rootDir>/scripts/leak-scan-teardown.mjs',
   maxWorkers: 1
 }

@@ -163,6 +163,21 @@ describe('pure parts', () => {
     expect(() => parseFileCommand('JUSTANAME\n')).toThrow(/Invalid format/)
   })
 
+  test('file commands as @actions/core writes them on Windows (CRLF): the runner takes CRLF there, and only there', () => {
+    const text = 'A=1\r\nM<<ghadelimiter_1\r\nline 1\r\nline 2\r\nghadelimiter_1\r\nP=C:\\x;D:\\y\r\n'
+    expect(parseFileCommand(text, { windows: true })).toEqual([
+      ['A', '1'],
+      ['M', 'line 1\r\nline 2'],
+      ['P', 'C:\\x;D:\\y']
+    ])
+    // Elsewhere every CR stays, in the values and in the delimiter.
+    expect(parseFileCommand(text)).toEqual([
+      ['A', '1\r'],
+      ['M', 'line 1\r\nline 2\r'],
+      ['P', 'C:\\x;D:\\y\r']
+    ])
+  })
+
   test('workflow commands: properties, escapes, unknown names', () => {
     expect(parseCommand('  ::error file=a.js,line=3,title=x%3Ay%2Cz::bad%0Athing 100%25')).toEqual({
       name: 'error',
@@ -483,6 +498,26 @@ describe('runJob with the fake action', () => {
     expect(t.main!.stdout[0]).toBe('wrapped node')
     expect(t.post!.stdout[0]).toBe('wrapped node')
     expect(t.step('plain')!.stdout).toEqual(['plain'])
+  })
+
+  test('RUNNER_OS Windows: file commands written with CRLF (as @actions/core does there) are read as the runner reads them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fake-crlf-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'action.yml'), 'name: crlf\nruns:\n  using: node20\n  main: main.mjs\n')
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      [
+        "import { appendFileSync } from 'node:fs'",
+        "appendFileSync(process.env.GITHUB_ENV, 'A<<ghadelimiter_1\\r\\nC:\\\\x;D:\\\\y\\r\\nghadelimiter_1\\r\\nB=b\\r\\n')",
+        "appendFileSync(process.env.GITHUB_STATE, 'token=t\\r\\n')",
+        "appendFileSync(process.env.GITHUB_PATH, 'C:\\\\tools\\r\\n')"
+      ].join('\n')
+    )
+    const windows = await runJob({ actionDir: dir, runnerEnv: { RUNNER_OS: 'Windows' } })
+    expect([windows.main!.exportedEnv, windows.state, windows.main!.path]).toEqual([{ A: 'C:\\x;D:\\y', B: 'b' }, { token: 't' }, ['C:\\tools']])
+    // On Linux the runner keeps the CR in values (GITHUB_PATH is read line by line everywhere).
+    const linux = await runJob({ actionDir: dir })
+    expect([linux.main!.exportedEnv, linux.state, linux.main!.path]).toEqual([{ A: 'C:\\x;D:\\y\r', B: 'b\r' }, { token: 't\r' }, ['C:\\tools']])
   })
 
   test('runStep runs a single stage, e.g. post with given state', async () => {

@@ -61,7 +61,7 @@ test('a symbolic link planted where a file goes is replaced, and its target is n
   const outside = join(base, 'outside.txt')
   writeFileSync(outside, 'theirs', { mode: 0o600 })
   mkdirSync(join(base, 'openstack-token', 'python'), { recursive: true, mode: 0o700 })
-  const link = join(base, 'openstack-token', 'python', 'keyring.py')
+  const link = join(base, 'openstack-token', 'python', 'openstack_token.py')
   symlinkSync(outside, link)
   writeFilesUnder(base, [{ path: link, content: 'ours', mode: 0o644 }])
   expect(readFileSync(outside, 'utf8')).toBe('theirs')
@@ -139,4 +139,11 @@ describe('nodeFiles', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+})
+
+test('a base folder that does not exist yet is made, private', () => {
+  const missing = join(base, 'not', 'yet')
+  writeFilesUnder(missing, [{ path: join(missing, 'openstack-token', 'a'), content: 'x', mode: 0o600 }])
+  expect(readFileSync(join(missing, 'openstack-token', 'a'), 'utf8')).toBe('x')
+  expect(mode(missing)).toBe(0o700)
 })

@@ -23,13 +23,18 @@ export async function startCloud(parts = {}) {
     const keystone = await startKeystone(parts.keystone)
     started.push(keystone)
     const options = (/** @type {boolean | object | undefined} */ part) => (typeof part === 'object' ? part : {})
-    const [services, tlsFront, rateLimiter, proxy] = await Promise.all([
+    // allSettled, not all: when one part fails, the others may still be starting; each that
+    // started must be in `started` before stop() runs, or its server outlives the test run.
+    const settled = await Promise.allSettled([
       parts.services ? startServices(keystone, options(parts.services)) : undefined,
       parts.tlsFront ? startTlsFront({ upstream: keystone.authUrl, ...options(parts.tlsFront) }) : undefined,
       parts.rateLimiter ? startRateLimiter({ upstream: keystone.authUrl, ...options(parts.rateLimiter) }) : undefined,
       parts.proxy ? startProxy(options(parts.proxy)) : undefined
     ])
-    for (const part of [services, tlsFront, rateLimiter, proxy]) if (part) started.push(part)
+    for (const result of settled) if (result.status === 'fulfilled' && result.value) started.push(result.value)
+    const failure = settled.find(result => result.status === 'rejected')
+    if (failure) throw failure.reason
+    const [services, tlsFront, rateLimiter, proxy] = settled.map(result => (result.status === 'fulfilled' ? result.value : undefined))
     return {
       keystone,
       ...(services && { services }),

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { TOKEN, TOKEN_HEADERS, tokenBody } from './keystone-fixtures.js'
 
 /**
@@ -240,35 +240,17 @@ export interface Certificate {
   dir: string
 }
 
-/** A throw-away self-signed certificate for 127.0.0.1, made with the openssl CLI in a temp dir. */
+/**
+ * A self-signed certificate for 127.0.0.1 (a test fixture, valid for a hundred years, made once with
+ * `openssl req -x509 -newkey ec … -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`),
+ * copied to a temp dir: the unit tests need no openssl binary, which a minimal Debian lacks.
+ */
 export function selfSignedCertificate(): Certificate {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-tls-'))
-  const keyFile = path.join(dir, 'key.pem')
   const certFile = path.join(dir, 'cert.pem')
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1'
-    ],
-    { stdio: 'ignore', timeout: 10_000 }
-  )
-  return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8'), certFile, dir }
+  const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tls')
+  fs.copyFileSync(path.join(fixtures, 'cert.pem'), certFile)
+  return { key: fs.readFileSync(path.join(fixtures, 'key.pem'), 'utf8'), cert: fs.readFileSync(certFile, 'utf8'), certFile, dir }
 }
 
 /**

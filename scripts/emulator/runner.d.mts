@@ -213,7 +213,7 @@ export function runStep(options: RunStepOptions): Promise<StepResult>
 export function runJob(options: RunJobOptions): Promise<JobTranscript>
 
 export function inputEnvName(name: string): string
-export function parseFileCommand(text: string): Array<[string, string]>
+export function parseFileCommand(text: string, options?: { windows?: boolean }): Array<[string, string]>
 export function parseCommand(line: string): { name: string; properties: Record<string, string>; message: string } | null
 export function maskVariants(value: string): string[]
 export function maskLine(line: string, masks: Iterable<string>): string

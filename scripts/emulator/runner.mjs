@@ -113,13 +113,15 @@ export function inputEnvName(name) {
 
 /**
  * Parses a GITHUB_ENV / GITHUB_OUTPUT / GITHUB_STATE file: `NAME=value` lines and
- * `NAME<<DELIMITER` … `DELIMITER` blocks, as the runner does (LF line ends; empty lines skipped).
+ * `NAME<<DELIMITER` … `DELIMITER` blocks, as the runner does (empty lines skipped). Lines end with
+ * LF; on Windows the runner also takes CRLF, which is what @actions/core writes there (os.EOL).
  * Throws on a malformed file (the runner then fails the step).
  *
  * @param {string} text
+ * @param {{ windows?: boolean }} [options]
  * @returns {Array<[string, string]>} in file order (later pairs win)
  */
-export function parseFileCommand(text) {
+export function parseFileCommand(text, options = {}) {
   /** @type {Array<[string, string]>} */
   const pairs = []
   let index = 0
@@ -131,6 +133,11 @@ export function parseFileCommand(text) {
       const line = text.slice(index)
       index = text.length
       return { line, newline: '' }
+    }
+    if (options.windows && lf > index && text[lf - 1] === '\r') {
+      const line = text.slice(index, lf - 1)
+      index = lf + 1
+      return { line, newline: '\r\n' }
     }
     const line = text.slice(index, lf)
     index = lf + 1
@@ -654,10 +661,11 @@ function applyCommand(job, step, command, allowUnsecure, stopped) {
  * @param {Record<string, string>} files
  */
 function processFileCommands(job, step, files) {
+  const windows = job.contextEnv.RUNNER_OS === 'Windows'
   /** @param {string} kind @param {string} path @param {(pairs: Array<[string, string]>) => void} apply */
   const each = (kind, path, apply) => {
     try {
-      apply(parseFileCommand(readFileSync(path, 'utf8')))
+      apply(parseFileCommand(readFileSync(path, 'utf8'), { windows }))
     } catch (error) {
       step.errors.push(`Unable to process file command '${kind}' successfully. ${/** @type {Error} */ (error).message}`)
       step.commandFailed = true
@@ -679,7 +687,8 @@ function processFileCommands(job, step, files) {
   each('state', files.GITHUB_STATE, pairs => {
     for (const [name, value] of pairs) step.state[name] = value
   })
-  for (const line of readFileSync(files.GITHUB_PATH, 'utf8').split('\n')) {
+  // The runner reads this one with File.ReadAllLines: CR, LF and CRLF all end a line.
+  for (const line of readFileSync(files.GITHUB_PATH, 'utf8').split(/\r\n|\r|\n/)) {
     if (!line) continue
     job.prependPath = job.prependPath.filter(p => p !== line).concat(line)
     step.path.push(line)

@@ -63,10 +63,10 @@ cleanup() { if (( OWN_POLICY )); then rm -f "$POLICY"; fi; }
 trap cleanup EXIT
 
 log "installing ${TO_INSTALL[*]} (a few seconds, about 3 MB)"
-export DEBIAN_FRONTEND=noninteractive
-# Bounded: a hung mirror must not hang the test run.
-timeout 300 apt-get update -qq >&2
-timeout 600 apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "${TO_INSTALL[@]}" >&2
+# shellcheck source=../lib/server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/server.sh"
+srv_apt update -qq >&2
+srv_apt install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "${TO_INSTALL[@]}" >&2
 
 # Belt and braces: a system nginx started by the package (a policy-rc.d of the machine's own that
 # allows it) is stopped and disabled, so that nothing of ours listens on port 80.

@@ -9,6 +9,13 @@ export interface StartKeystoneOptions {
   stateDir?: string
   /** Bound on start.sh, default 300 000 ms (a first run may apt-install the packages). */
   timeoutMs?: number
+  /**
+   * Runs start.sh elsewhere than on the host, e.g. inside the Debian 13 root (scripts/trixie:
+   * `inTrixie(command, { binds, keepMounts: true })`): given start.sh's command and the dirs it
+   * needs at the same path (the state dir, this repository), the command to spawn instead.
+   * stop() still runs on the host.
+   */
+  within?: (command: string[], binds: string[]) => [string, ...string[]]
 }
 
 /** The FIX_* values of fixtures.sh (all strings). */

@@ -2,7 +2,7 @@
 // and offers a few loopback-only HTTP helpers (issue, validate, revoke a token; count requests).
 // Types: keystone.d.mts next to this file.
 
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,7 @@ import { run, serverRegistry, tail } from '../lib/process.mjs'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const START_SH = join(HERE, 'start.sh')
 const STOP_SH = join(HERE, 'stop.sh')
+const REPO_DIR = join(HERE, '..', '..')
 
 // A cold start (no seed yet) takes about 9 s; a first run on a bare machine also apt-installs
 // about 290 MB, so the default leaves room for that.
@@ -34,14 +35,18 @@ const servers = serverRegistry({
 /**
  * Starts a Keystone on 127.0.0.1 with the fixtures of fixtures.sh.
  *
- * @param {{ tokenExpiration?: number, port?: number, stateDir?: string, timeoutMs?: number }} [options]
+ * @param {import('./keystone.d.mts').StartKeystoneOptions} [options]
  *   tokenExpiration: token lifetime in seconds (default 3600); port: 0 or absent picks a free one;
- *   stateDir: default a fresh temporary dir; timeoutMs: bound on start.sh (default 300 s).
+ *   stateDir: default a fresh temporary dir; timeoutMs: bound on start.sh (default 300 s);
+ *   within: where start.sh runs (default the host; e.g. the Debian 13 root).
  * @returns {Promise<import('./keystone.d.mts').KeystoneInstance>}
  */
 export async function startKeystone(options = {}) {
   const { tokenExpiration, port = 0, timeoutMs = DEFAULT_START_TIMEOUT_MS } = options
-  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'keystone-test-'))
+  // Elsewhere (`within`) the state dir's parent is what is bound at the same path: start.sh wipes
+  // and remakes the state dir itself, which a mount point would not allow.
+  const outer = options.within && !options.stateDir ? mkdtempSync(join(tmpdir(), 'keystone-test-')) : undefined
+  const stateDir = options.stateDir ?? (outer ? join(outer, 'state') : mkdtempSync(join(tmpdir(), 'keystone-test-')))
 
   /** @type {Record<string, string>} */
   const env = {}
@@ -53,10 +58,14 @@ export async function startKeystone(options = {}) {
   env.KEYSTONE_STATE_DIR = stateDir
   if (tokenExpiration !== undefined) env.KEYSTONE_TOKEN_EXPIRATION = String(tokenExpiration)
 
-  const result = await run('bash', [START_SH, String(port)], env, timeoutMs)
+  const [command, ...args] = options.within
+    ? options.within(['bash', START_SH, String(port)], [dirname(stateDir), REPO_DIR])
+    : ['bash', START_SH, String(port)]
+  const result = await run(command, args, env, timeoutMs)
   if (result.code !== 0) {
     // start.sh may have been killed half-way, with a server already running: stop it.
     await run('bash', [STOP_SH], { ...env, KEYSTONE_STATE_DIR: stateDir }, STOP_TIMEOUT_MS).catch(() => {})
+    if (outer) rmSync(outer, { recursive: true, force: true })
     const why = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${result.code}`
     throw new Error(`scripts/keystone/start.sh ${why}:\n${tail(result.stderr)}`)
   }
@@ -89,6 +98,7 @@ export async function startKeystone(options = {}) {
       const purge = stopOptions.purge ?? process.env.KEYSTONE_KEEP_STATE !== '1'
       const stopped = await run('bash', purge ? [STOP_SH, '--purge'] : [STOP_SH], { ...env, KEYSTONE_STATE_DIR: instance.stateDir }, STOP_TIMEOUT_MS)
       if (stopped.code !== 0) throw new Error(`scripts/keystone/stop.sh failed:\n${tail(stopped.stderr)}`)
+      if (outer && purge) rmdirSync(outer)
     }
   }
   servers.add(instance)

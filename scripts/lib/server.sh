@@ -129,7 +129,16 @@ srv_apt_install() {
     exit 1
   fi
   srv_log "installing $*"
-  export DEBIAN_FRONTEND=noninteractive
-  timeout 300 apt-get update -qq >&2
-  timeout 900 apt-get install -y -qq --no-install-recommends "$@" >&2
+  srv_apt update -qq >&2
+  srv_apt install -y -qq --no-install-recommends "$@" >&2
+}
+
+# apt-get, one at a time: two installs started together (the parts of a cloud start at once) would
+# otherwise race for apt's locks and one fail at once with "Could not get lock". Ours queue on a
+# lock of their own; apt's DPkg::Lock::Timeout also waits for any other apt-get or dpkg (an
+# unattended upgrade). Bounded: a hung mirror must not hang a test run.
+SRV_APT_LOCK=/var/lib/apt/openstack-token-install.lock
+srv_apt() {
+  DEBIAN_FRONTEND=noninteractive flock -w 1800 "$SRV_APT_LOCK" \
+    timeout 1500 apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 "$@"
 }

@@ -76,10 +76,10 @@ cleanup() { if (( OWN_POLICY )); then rm -f "$POLICY"; fi; }
 trap cleanup EXIT
 
 echo "[oidc/install] installing ${PACKAGES[*]} (about 10 s with Keystone already there, 50 s without)" >&2
-export DEBIAN_FRONTEND=noninteractive
-# Bounded: a hung mirror must not hang the test run.
-timeout 300 apt-get update -qq >&2
-timeout 900 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
+# shellcheck source=../lib/server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/server.sh"
+srv_apt update -qq >&2
+srv_apt install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
 stop_system_apache
 
 if missing; then

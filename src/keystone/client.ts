@@ -179,7 +179,9 @@ export class Keystone {
       this.outstanding.delete(token)
       return 'revoked'
     }
-    // Keystone answers 401 when the token that authenticates the call (itself) is already dead.
+    // Keystone answers 401 when the token that authenticates the call (itself) is already dead,
+    // and also, like 404 on Zed, to a token of an application credential with access rules that
+    // is still alive: the post step tells the two apart by the token's own accessRules.
     if (response.status === 401 || response.status === 404) {
       this.outstanding.delete(token)
       return 'already-gone'

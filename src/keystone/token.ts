@@ -33,8 +33,9 @@ export interface Token {
   system: boolean
   applicationCredential?: NamedRef
   /**
-   * The application credential has access rules. Keystone (Zed at least) cannot revoke such a
-   * token: DELETE /auth/tokens looks it up without access-rules support and answers 404.
+   * The application credential has access rules. Keystone cannot revoke such a token with the token
+   * itself: DELETE /auth/tokens answers 404 on Zed (a lookup without access-rules support) and 401
+   * on later releases (no access rule allows the call); the token stays valid either way.
    */
   accessRules?: boolean
   /** Only when asked for; undefined when Keystone sent none or not a list. */

@@ -88,6 +88,12 @@ export function writeFilesUnder(base: string, files: readonly FileWithMode[], op
   const where = options.where ?? base
   const paths = platform === 'win32' ? path.win32 : path.posix
   const checked = new Set<string>()
+  // The runner makes RUNNER_TEMP; anything else that stands in for it may not exist yet.
+  try {
+    fs.mkdirSync(base, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    throw cannotWrite(where, error)
+  }
   for (const file of files) {
     const folder = paths.dirname(file.path)
     const below = paths.relative(base, folder)
@@ -159,7 +165,9 @@ function cannotWrite(shown: string, error: unknown): UserError {
         ? 'that folder is not writable'
         : code === 'ENOSPC'
           ? 'the disk is full'
-          : `${code ?? 'error'}`
+          : code === 'ENOENT' || code === 'ENOTDIR'
+            ? 'a folder on its way is missing or is a file'
+            : `${code ?? 'error'}`
   return new UserError(
     `Could not write ${shown} (${why}): later steps need that file; give the job a writable RUNNER_TEMP without anything of that name in it.`
   )

@@ -52,11 +52,12 @@ async function revokeSaved(
     const result = await keystone.revoke(token)
     if (result === 'revoked') core.info(`${what} revoked.`)
     else if (accessRules) {
-      // Not "already revoked": a Keystone that looks such a token up without access-rules support
-      // answers as if it did not exist, so the token may well be alive.
+      // Not "already revoked": Keystone refuses the revocation of such a token (404 from a lookup
+      // without access-rules support on Zed; 401 from its own access-rules check since 2023), and
+      // the token stays alive either way.
       const until = expiresAt ? `until ${shownTime(expiresAt)}` : 'until it expires'
       core.warning(
-        `Keystone could not revoke this token: it comes from an application credential with access rules, and Keystone answers "not found" to a revocation of such tokens. It stays valid ${until}; keep the token lifetime of that cloud short, or use a credential without access rules where revocation matters.`
+        `Keystone could not revoke this token: it comes from an application credential with access rules, and Keystone refuses to revoke such tokens (it answers "not found" or "requires authentication"). It stays valid ${until}; keep the token lifetime of that cloud short, or use a credential without access rules where revocation matters.`
       )
     } else core.info(`${what} already revoked or expired: nothing to do.`)
   } catch (error) {
