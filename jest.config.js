@@ -15,7 +15,7 @@ export default {
   collectCoverageFrom: ['src/**/*.ts'],
   // Property tests and real sockets: generous on a loaded 2-core machine, still bounded.
   testTimeout: 30_000,
-  // The leak scan over every step the suite runs (scripts/leak-scan.mjs).
-  globalSetup: '<rootDir>/scripts/leak-scan-setup.mjs',
-  globalTeardown: '<rootDir>/scripts/leak-scan-teardown.mjs'
+  // The leak scan over every step the suite runs (scripts/leak-scan.mjs), and a TMPDIR of its own.
+  globalSetup: '<rootDir>/scripts/unit-setup.mjs',
+  globalTeardown: '<rootDir>/scripts/unit-teardown.mjs'
 }

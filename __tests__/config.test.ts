@@ -160,8 +160,8 @@ describe('OpenRC fallbacks', () => {
     expect(resolveConfig(source({}, env)).credentials).toEqual({ method: 'application-credential', id: 'ac1', secret: 's' })
   })
 
-  test('an OS_AUTH_TYPE left by an earlier token step does not decide the method', () => {
-    const env = { OS_AUTH_URL: AUTH, OS_AUTH_TYPE: 'v3token', OS_USER_ID: 'u1', OS_PASSWORD: 'pw' }
+  test.each(['v3token', 'openstack-token'])('an OS_AUTH_TYPE left by an earlier token step (%s) does not decide the method', authType => {
+    const env = { OS_AUTH_URL: AUTH, OS_AUTH_TYPE: authType, OS_USER_ID: 'u1', OS_PASSWORD: 'pw' }
     expect(resolveConfig(source({}, env)).credentials.method).toBe('password')
   })
 

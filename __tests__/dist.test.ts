@@ -51,17 +51,24 @@ function runBundle(
   )
 }
 
-test('dist/main issues and exports, dist/post revokes what main saved', async () => {
+test('dist/main issues and exports, and writes the auth plugin the bundle carries; dist/post revokes what main saved', async () => {
+  const runnerTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-runner-temp-'))
   const main = await runBundle('main', {
     'INPUT_AUTH-URL': authUrl,
     'INPUT_USER-ID': 'u1',
     INPUT_PASSWORD: 'dist-secret',
     'INPUT_PROJECT-ID': '0f2c4c30f1dc46468772fa9da7d7cd27',
     INPUT_REVOKE: 'true',
-    'INPUT_EXPORT-ENV': 'true'
+    'INPUT_EXPORT-ENV': 'true',
+    RUNNER_TEMP: runnerTemp
   })
   expect(main.code).toBe(0)
-  expect(main.files.env).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'v3token', OS_AUTH_URL: `${authUrl}/v3` })
+  const plugin = path.join(runnerTemp, 'openstack-token', 'python')
+  expect(main.files.env).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'openstack-token', OS_AUTH_URL: `${authUrl}/v3`, PYTHONPATH: plugin })
+  for (const name of ['openstack_token.py', 'openstack_token-0.dist-info/METADATA', 'openstack_token-0.dist-info/entry_points.txt']) {
+    expect(fs.readFileSync(path.join(plugin, name), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'src', 'python', name), 'utf8'))
+  }
+  fs.rmSync(runnerTemp, { recursive: true, force: true })
   expect(
     main.stdout
       .split('\n')

@@ -1,5 +1,8 @@
 import { jest } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { envSnapshot, runnerCommands, startKeystone, type HttpHandler, type KeystoneServer } from './helpers/hostile-server.js'
 import { JSON_HEADERS, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
 
@@ -56,8 +59,15 @@ const issuing =
 /** A password login with no scope asked: Keystone's answer is taken as it comes and exported. */
 async function main(doc: object, inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<StepRun> {
   keystone.onPost(issuing(doc))
-  return runMainStep({ 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, 'max-wait': '0', ...inputs }, { env, timeoutMs: 1000 })
+  return runMainStep(
+    { 'auth-url': keystone.authUrl, 'user-id': USER2.id, password: PASSWORD, 'max-wait': '0', ...inputs },
+    { env: { RUNNER_TEMP: runnerTemp, ...env }, timeoutMs: 1000 }
+  )
 }
+
+/** One RUNNER_TEMP for every run: direct use's PYTHONPATH is then the same in each. */
+const runnerTemp = mkdtempSync(join(tmpdir(), 'env-injection-runner-temp-'))
+afterAll(() => rmSync(runnerTemp, { recursive: true, force: true }))
 
 /** What a benign answer exports and outputs: the names every hostile run must match exactly. */
 let baseline: { env: Record<string, string>; outputs: Record<string, string> }
@@ -71,7 +81,14 @@ beforeAll(async () => {
 
 const names = (map: Record<string, string>) => Object.keys(map).sort()
 const stdout = (run: StepRun) => run.lines.join('\n')
-const commandNames = (run: StepRun) => runnerCommands(stdout(run)).map(c => c.name)
+/**
+ * The runner commands of a step's log, but for its own ::debug:: notes (token-use: direct lists the
+ * catalog's services there, escaped by @actions/core): a forged command is never a debug line.
+ */
+const commandNames = (run: StepRun) =>
+  runnerCommands(stdout(run))
+    .map(c => c.name)
+    .filter(name => name !== 'debug')
 
 /** GITHUB_ENV and GITHUB_OUTPUT hold the usual names; the values given are exact, the rest unchanged. */
 function expectFiles(run: StepRun, env: Record<string, string>, outputs: Record<string, string> = {}): void {
@@ -85,9 +102,9 @@ function expectFiles(run: StepRun, env: Record<string, string>, outputs: Record<
 }
 
 describe('hostile values in the token document stay inside their own variable', () => {
-  test('the baseline exports the usual OS_* set', () => {
+  test('the baseline exports the usual OS_* set, and PYTHONPATH for the auth plugin (token-use: direct)', () => {
     expect(baseline.env.OS_TOKEN).toBe(TOKEN)
-    expect(names(baseline.env).every(n => n.startsWith('OS_'))).toBe(true)
+    expect(names(baseline.env).every(n => n.startsWith('OS_') || n === 'PYTHONPATH')).toBe(true)
     expect(names(baseline.outputs)).toEqual(['domain-id', 'expires-at', 'issued-at', 'project-id', 'token', 'user-id'])
   })
 
@@ -199,8 +216,7 @@ describe('hostile values reaching the log are not workflow commands', () => {
     ['a user name with the legacy ##[set-output] form and no line break', { user: { name: 'user2 ##[set-output name=evil;]1' } }]
   ])('[wrong today] %s', async (_what, parts) => {
     const run = await main(tokenDoc(parts))
-    const expected = 'extra' in parts ? [...MASKS, 'warning'] : MASKS
-    expect(commandNames(run)).toEqual(expected)
+    expect(commandNames(run)).toEqual(MASKS)
   })
 })
 

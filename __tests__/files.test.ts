@@ -61,7 +61,7 @@ test('a symbolic link planted where a file goes is replaced, and its target is n
   const outside = join(base, 'outside.txt')
   writeFileSync(outside, 'theirs', { mode: 0o600 })
   mkdirSync(join(base, 'openstack-token', 'python'), { recursive: true, mode: 0o700 })
-  const link = join(base, 'openstack-token', 'python', 'keyring.py')
+  const link = join(base, 'openstack-token', 'python', 'openstack_token.py')
   symlinkSync(outside, link)
   writeFilesUnder(base, [{ path: link, content: 'ours', mode: 0o644 }])
   expect(readFileSync(outside, 'utf8')).toBe('theirs')

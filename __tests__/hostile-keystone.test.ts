@@ -262,8 +262,9 @@ describe('main step: a token that is not the one asked for is reported and revok
 })
 
 describe('main step: a catalog that is not a list', () => {
-  // The action asks for the catalog (OS_STORAGE_URL comes from it) but a catalog of the wrong shape
-  // is as good as none: the token still works, OS_STORAGE_URL is blank.
+  // The action asks for the catalog (OS_STORAGE_URL and direct use come from it) but a catalog of the
+  // wrong shape is as good as none: the token still works, OS_STORAGE_URL is blank, the auth plugin
+  // serves an empty catalog, and a warning says service commands will fail.
   test.each([
     ['a string', 'not-a-list'],
     ['an object', { endpoints: 'nope' }],
@@ -274,8 +275,9 @@ describe('main step: a catalog that is not a list', () => {
     expect(run.exitCode()).toBe(0)
     expect(commands(run, 'error')).toEqual([])
     expect(run.exported().OS_TOKEN).toBe(TOKEN)
-    expect(Object.keys(run.exported()).every(name => name.startsWith('OS_'))).toBe(true)
+    expect(Object.keys(run.exported()).every(name => name.startsWith('OS_') || name === 'PYTHONPATH')).toBe(true)
     expect(run.exported().OS_STORAGE_URL).toBe('')
+    expect(commands(run, 'warning')).toEqual([expect.stringMatching(/catalog in a shape that is not a list: .*service commands will fail/)])
     expect(keystone.received('POST')[0]!.url).toBe('/v3/auth/tokens')
   })
 })

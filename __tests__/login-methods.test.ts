@@ -31,9 +31,14 @@ test('an OS_AUTH_TYPE names one method at most', () => {
   for (const type of all) expect(type).toBe(type.toLowerCase())
 })
 
-test('a shared token is used directly when it comes from a method whose tokens cannot be exchanged', () => {
+test('a shared token is used directly when a method of this action issued it; exchanged when its origin is unknown', () => {
   expect(defaultTokenUseOf(['application_credential'])).toBe('direct')
-  expect(defaultTokenUseOf(['password'])).toBe('exchange')
-  expect(defaultTokenUseOf(['token', 'openid'])).toBe('exchange')
+  expect(defaultTokenUseOf(['password'])).toBe('direct')
+  expect(defaultTokenUseOf(['token', 'openid'])).toBe('direct')
+  expect(defaultTokenUseOf(['totp'])).toBe('exchange')
   expect(defaultTokenUseOf(undefined)).toBe('exchange')
+})
+
+test('every way to log in makes no token per call by default (token-use: direct)', () => {
+  for (const method of LOGIN_METHODS) expect([method.name, method.defaultTokenUse]).toEqual([method.name, 'direct'])
 })

@@ -2,7 +2,9 @@ import nock from 'nock'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { tokenStateFileName } from '../src/handoff/keyring-shim.js'
+import { loadRenewer } from '../src/runtime/state.js'
+import { tokenStateFileName } from '../src/handoff/auth-plugin.js'
+import { nodeFiles, type StepFiles } from '../src/runtime/files.js'
 import type { StepRun } from './helpers/github.js'
 import { expectNoLeak, restoreSteps, runMainStep, savedField, savedState, type StepOptions } from './helpers/steps.js'
 import { DOM2, JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody, USER2 } from './helpers/keystone-fixtures.js'
@@ -57,7 +59,10 @@ describe('a password login from the job env (bare uses:)', () => {
       // for the Swift clients (swift CLI, rclone); this catalog has no object store
       OS_AUTH_TOKEN: TOKEN,
       OS_STORAGE_URL: '',
-      OS_AUTH_TYPE: 'v3token',
+      // token-use: direct, the default: the auth plugin on PYTHONPATH serves the token as it is
+      OS_AUTH_TYPE: 'openstack-token',
+      // no RUNNER_TEMP here: a fresh private folder under the temp dir
+      PYTHONPATH: expect.stringMatching(/\/openstack-token-\w+\/openstack-token\/python$/),
       OS_AUTH_URL: AUTH_URL,
       OS_IDENTITY_API_VERSION: '3',
       OS_PROJECT_ID: PROJ2.id,
@@ -121,7 +126,7 @@ describe('a password login from the job env (bare uses:)', () => {
 
   test('saves what the post step needs', async () => {
     issues()
-    const run = await main({ revoke: 'false' }, JOB_ENV)
+    const run = await main({ revoke: 'false', renew: 'false' }, JOB_ENV)
     expect(run.state()).toEqual(
       savedState({
         token: TOKEN,
@@ -131,6 +136,14 @@ describe('a password login from the job env (bare uses:)', () => {
         revoke: 'false'
       })
     )
+  })
+
+  test('with the defaults (direct use), the post step is also told which renewer to end', async () => {
+    issues()
+    const run = await main({}, JOB_ENV)
+    const renewer = loadRenewer({ getState: name => run.state()[name] ?? '' })
+    expect(renewer).toMatchObject({ pid: expect.any(Number), nonce: expect.stringMatching(/^[0-9a-f]{32}$/) })
+    expect(renewer?.ledger).toMatch(/openstack-token[/\\]renew[/\\][0-9a-f]{64}\.json$/)
   })
 
   test('a token of an application credential with access rules: the post step is told (Keystone cannot revoke it)', async () => {
@@ -157,7 +170,7 @@ describe('a password login from the job env (bare uses:)', () => {
 
   test('says in one line who, which scope and until when', async () => {
     issues()
-    const run = await main({}, JOB_ENV)
+    const run = await main({ renew: 'false' }, JOB_ENV)
     const info = run.lines.filter(l => !l.startsWith('::'))
     expect(info).toHaveLength(1)
     expect(info[0]).toMatch(
@@ -284,7 +297,7 @@ describe('token-use: direct', () => {
   })
   afterEach(() => fs.rmSync(runnerTemp, { recursive: true, force: true }))
 
-  test('the default for an application credential: the catalog is asked for, the token state written 0600, the shim put on PYTHONPATH', async () => {
+  test('the default for an application credential: the catalog is asked for, the token state written 0600, the plugin put on PYTHONPATH', async () => {
     const scope = nock(KEYSTONE)
       .post('/v3/auth/tokens')
       .reply(201, tokenBody({ applicationCredential: true }), TOKEN_HEADERS)
@@ -295,38 +308,90 @@ describe('token-use: direct', () => {
     expect(scope.isDone()).toBe(true)
     expect(run.exitCode()).toBe(0)
     const dir = path.join(runnerTemp, 'openstack-token')
-    expect(run.exported()).toMatchObject({
-      OS_TOKEN: TOKEN,
-      OS_AUTH_TYPE: 'v3token',
-      PYTHONPATH: `${dir}/python:/opt/lib`,
-      OS_CLIENT_SECURE_FILE: `${dir}/secure.json`
-    })
+    expect(run.exported()).toMatchObject({ OS_TOKEN: TOKEN, OS_AUTH_TYPE: 'openstack-token', PYTHONPATH: `${dir}/python:/opt/lib` })
+    expect(run.exported()).not.toHaveProperty('OS_CLIENT_SECURE_FILE')
     const state = path.join(dir, 'tokens', tokenStateFileName(TOKEN))
     expect(fs.statSync(state).mode & 0o777).toBe(0o600)
     expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth_token: TOKEN, body: { token: { catalog: expect.any(Array) } } })
-    expect(fs.readFileSync(path.join(dir, 'python', 'keyring.py'), 'utf8')).toContain('openstacksdk')
+    expect(fs.readFileSync(path.join(dir, 'python', 'openstack_token.py'), 'utf8')).toContain('class Loader(')
+    expect(fs.readFileSync(path.join(dir, 'python', 'openstack_token-0.dist-info', 'entry_points.txt'), 'utf8')).toContain('openstack-token = ')
     expect(run.lines.filter(l => l.startsWith('::warning::'))).toEqual([])
+    expect(run.lines).toContainEqual(
+      expect.stringMatching(/^::debug::Later steps find the openstack-token auth plugin through PYTHONPATH: .*set token-use: exchange\.$/)
+    )
     expectNoLeak(run, 'appcred-secret', TOKEN)
   })
 
-  test('a password login stays with exchange unless asked', async () => {
+  test('the default for a password login too: no Keystone request per call', async () => {
     const scope = nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
     const run = await main({}, { ...JOB_ENV, OS_REGION_NAME: '', RUNNER_TEMP: runnerTemp })
     expect(scope.isDone()).toBe(true)
-    expect(run.exported().PYTHONPATH).toBeUndefined()
-    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token'))).toBe(false)
+    expect(run.exitCode()).toBe(0)
+    expect(run.exported()).toMatchObject({ OS_AUTH_TYPE: 'openstack-token', PYTHONPATH: path.join(runnerTemp, 'openstack-token', 'python') })
+    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token', 'tokens', tokenStateFileName(TOKEN)))).toBe(true)
   })
 
-  test('token-use: direct for a password login', async () => {
+  test('token-use: exchange, when asked: OS_AUTH_TYPE=v3token and no files', async () => {
     nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
-    const run = await main({ 'token-use': 'direct' }, { ...JOB_ENV, RUNNER_TEMP: runnerTemp })
+    const run = await main({ 'token-use': 'exchange' }, { ...JOB_ENV, RUNNER_TEMP: runnerTemp })
     expect(run.exitCode()).toBe(0)
-    expect(run.exported().PYTHONPATH).toBe(path.join(runnerTemp, 'openstack-token', 'python'))
+    expect(run.exported().OS_AUTH_TYPE).toBe('v3token')
+    expect(run.exported().PYTHONPATH).toBeUndefined()
+    expect(fs.existsSync(path.join(runnerTemp, 'openstack-token'))).toBe(false)
   })
 
   test('an unknown token-use', async () => {
     const run = await main({ 'token-use': 'magic' }, JOB_ENV)
     expect(errorLines(run)).toEqual(['::error::input `token-use` is "magic": use exchange or direct.'])
+  })
+
+  /** A setup that cannot write its files: nothing handed on, the token revoked, one sentence naming RUNNER_TEMP. */
+  async function expectSetupFailure(files: StepFiles, error: RegExp): Promise<void> {
+    nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
+    const revoked = nock(KEYSTONE).delete('/v3/auth/tokens').matchHeader('x-subject-token', TOKEN).reply(204)
+    const run = await main({}, { ...JOB_ENV, RUNNER_TEMP: files.tempDir }, { files })
+    expect(run.exitCode()).toBe(1)
+    expect(errorLines(run)).toEqual([expect.stringMatching(error)])
+    expect(run.exported()).toEqual({})
+    expect(run.outputs()).toEqual({})
+    expect(revoked.isDone()).toBe(true)
+    expect(run.lines).toContain('Revoked the token Keystone issued before the failure.')
+    expect(run.lines.join('\n')).not.toMatch(/internal error/)
+    expectNoLeak(run, PASSWORD, TOKEN)
+  }
+
+  test('a folder where the plugin should go: fails before anything is exported, and revokes the token', async () => {
+    fs.mkdirSync(path.join(runnerTemp, 'openstack-token', 'python', 'openstack_token.py'), { recursive: true })
+    await expectSetupFailure(
+      nodeFiles({ RUNNER_TEMP: runnerTemp }),
+      /^::error::Could not write RUNNER_TEMP\/openstack-token\/python\/openstack_token\.py \(a folder is in the way\): later steps need that file; give the job a writable RUNNER_TEMP/
+    )
+  })
+
+  test('a RUNNER_TEMP that is not a folder: the same', async () => {
+    const file = path.join(runnerTemp, 'a-file')
+    fs.writeFileSync(file, '')
+    await expectSetupFailure(
+      nodeFiles({ RUNNER_TEMP: file }),
+      /^::error::Could not write RUNNER_TEMP\b.*: later steps need that file; give the job a writable RUNNER_TEMP/
+    )
+  })
+
+  test('a read-only RUNNER_TEMP: the same', async () => {
+    // What node:fs throws on a read-only mount (root ignores a folder's mode, so the mount is played).
+    const readOnly: StepFiles = {
+      ...nodeFiles({ RUNNER_TEMP: runnerTemp }),
+      writeWithMode: () => {
+        throw Object.assign(new Error(`EROFS: read-only file system, mkdir '${runnerTemp}/openstack-token/python'`), { code: 'EROFS' })
+      }
+    }
+    const escaped = runnerTemp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    await expectSetupFailure(
+      readOnly,
+      new RegExp(
+        `^::error::Could not write the files later steps need for token-use: direct under RUNNER_TEMP \\(${escaped}\\): EROFS: read-only file system.*; RUNNER_TEMP must be a folder this job can write to, or set token-use: exchange\\.$`
+      )
+    )
   })
 })
 

@@ -155,7 +155,7 @@ describe("OVHcloud's service account, its variables in the job env", () => {
     // Later steps: the token, and the login's variables blanked (the secret above all).
     expect(run.exported()).toMatchObject({
       OS_TOKEN: TOKEN,
-      OS_AUTH_TYPE: 'v3token',
+      OS_AUTH_TYPE: 'openstack-token',
       OS_PROJECT_ID: PROJ2.id,
       OS_CLIENT_SECRET: '',
       OS_CLIENT_ID: '',
@@ -437,7 +437,7 @@ test('resolveConfig: a plain serializable credentials object, with keystoneauth 
     allowInsecureHttp: false
   })
   expect(JSON.parse(JSON.stringify(config.credentials))).toEqual(config.credentials)
-  expect(config.tokenUse).toBe('exchange')
+  expect(config.tokenUse).toBe('direct')
 })
 
 describe('which method the configuration means', () => {

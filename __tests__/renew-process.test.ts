@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import { endRenewal } from '../src/renew/stop.js'
 import { startRenewal } from '../src/renew/start.js'
 import { ledgerPath, readLedger } from '../src/renew/ledger.js'
-import { tokenStatePath } from '../src/renew/token-state.js'
+import { tokenStatePath } from '../src/handoff/direct-use.js'
 import { loadRenewer } from '../src/runtime/state.js'
 import { tokenBody } from './helpers/keystone-fixtures.js'
 

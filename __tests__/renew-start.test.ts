@@ -4,7 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { decodeHandover } from '../src/renew/handover.js'
 import { startRenewal } from '../src/renew/start.js'
-import { tokenStateName } from '../src/renew/token-state.js'
+import { tokenStateFileName } from '../src/handoff/auth-plugin.js'
 import { runMain } from '../src/steps/main-step.js'
 import { loadRenewer } from '../src/runtime/state.js'
 import { githubStep, type StepRun } from './helpers/github.js'
@@ -93,7 +93,7 @@ test('with the defaults, a direct-use login starts the renewer: detached, stdio 
   expect(loadRenewer({ getState: name => run.state()[name] ?? '' })).toEqual({
     pid: 31337,
     nonce: started.args[1],
-    ledger: path.join(runnerTemp, 'openstack-token', 'renew', tokenStateName(TOKEN))
+    ledger: path.join(runnerTemp, 'openstack-token', 'renew', tokenStateFileName(TOKEN))
   })
   expect(run.lines).toContainEqual(expect.stringMatching(/^The token is renewed 40 min after each login, in the background/))
 })

@@ -7,7 +7,7 @@ import type { RenewerHandover } from '../src/renew/handover.js'
 import { ledgerPath, readLedger } from '../src/renew/ledger.js'
 import { runRenewer } from '../src/renew/renewer.js'
 import { KEYSTONEAUTH_MIN_LIFE_MS, renewAfterMs, renewDelayMs } from '../src/renew/schedule.js'
-import { tokenStatePath } from '../src/renew/token-state.js'
+import { tokenStatePath } from '../src/handoff/direct-use.js'
 import type { RetryClock } from '../src/net/retry.js'
 import { JSON_HEADERS, keystoneError, keystoneTime, tokenBody } from './helpers/keystone-fixtures.js'
 

@@ -35,10 +35,10 @@ async function job(inputs: Record<string, string>, env: Record<string, string> =
   return step
 }
 
-/** Keystone's answer to the one GET of the shared token: the token as it stands, with Keystone's Date. */
+/** Keystone's answer to the one GET of the shared token (with its catalog for token-use: direct): the token as it stands, with Keystone's Date. */
 function keystoneSays(shape: Parameters<typeof tokenBody>[0]) {
   return nock(KEYSTONE)
-    .get('/v3/auth/tokens?nocatalog')
+    .get(path => path === '/v3/auth/tokens' || path === '/v3/auth/tokens?nocatalog')
     .matchHeader('x-subject-token', TOKEN)
     .reply(200, tokenBody(shape), { ...JSON_HEADERS, Date: new Date().toUTCString() })
 }
@@ -63,10 +63,11 @@ test('the producer seals the token into shared-token, without the token in clear
   ])
 })
 
-test('a consumer exports what the producer exported, with no Keystone request at all', async () => {
-  const sealed = await produce()
+test('with token-use: exchange, a consumer exports what the producer exported, with no Keystone request at all', async () => {
+  nock(KEYSTONE).post('/v3/auth/tokens').reply(201, tokenBody(), TOKEN_HEADERS)
+  const sealed = (await job({ ...CREDENTIALS, 'share-key': KEY, 'token-use': 'exchange' })).outputs()['shared-token']!
   const producerEnv = steps[0]!.exported()
-  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY })
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, 'token-use': 'exchange' })
   expect(consumer.exitCode()).toBe(0)
   expect(nock.pendingMocks()).toEqual([])
   expect(consumer.exported()).toEqual(producerEnv)
@@ -77,16 +78,30 @@ test('a consumer exports what the producer exported, with no Keystone request at
   expect(consumer.state()).toMatchObject(savedState({ revoke: 'false' }))
 })
 
+test('by default (token-use: direct) a consumer reads the token with its catalog (one GET) and hands it to the auth plugin', async () => {
+  const sealed = await produce()
+  const read = keystoneSays({})
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY })
+  expect(read.isDone()).toBe(true)
+  expect(consumer.exitCode()).toBe(0)
+  expect(consumer.exported()).toMatchObject({
+    OS_TOKEN: TOKEN,
+    OS_AUTH_TYPE: 'openstack-token',
+    PYTHONPATH: expect.stringMatching(/\/openstack-token\/python$/)
+  })
+  expect(consumer.lines.join('\n')).toMatch(/one Keystone request for its catalog\./)
+})
+
 test('a consumer in another matrix region exports its own region', async () => {
   const sealed = await produce()
-  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, region: 'SBG5' })
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, region: 'SBG5', 'token-use': 'exchange' })
   expect(consumer.exported().OS_REGION_NAME).toBe('SBG5')
 })
 
 test('validate: true asks Keystone once', async () => {
   const sealed = await produce()
   const check = nock(KEYSTONE).get('/v3/auth/tokens?nocatalog').matchHeader('x-subject-token', TOKEN).reply(200, tokenBody())
-  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true' })
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true', 'token-use': 'exchange' })
   expect(check.isDone()).toBe(true)
   expect(consumer.exitCode()).toBe(0)
 })
@@ -94,7 +109,7 @@ test('validate: true asks Keystone once', async () => {
 test('validate: true with a revoked token fails clearly and exports nothing', async () => {
   const sealed = await produce()
   nock(KEYSTONE).get('/v3/auth/tokens?nocatalog').reply(404, {})
-  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true' })
+  const consumer = await job({ 'shared-token': sealed, 'share-key': KEY, validate: 'true', 'token-use': 'exchange' })
   expect(consumer.exitCode()).toBe(1)
   expect(consumer.lines.filter(l => l.startsWith('::error::'))).toEqual([
     expect.stringMatching(/^::error::The shared token is no longer valid at Keystone/)

@@ -76,11 +76,12 @@ describe('password login, then the real CLI with what the action exported', () =
     expect(output(transcript, 'project show')).toBe(fix.FIX_PROJ2_NAME)
     expect(output(transcript, 'catalog list')).toContain('keystone')
     expect(output(transcript, 'token issue')).toBe(fix.FIX_PROJ2_ID)
-    expect(output(transcript, 'env')).toBe('domain=[] password=[] type=v3token')
+    expect(output(transcript, 'env')).toBe('domain=[] password=[] type=openstack-token')
     expect(transcript.main?.stdout.join('\n')).toMatch(/Issued a Keystone token for user user2 \(domain dom2\), scoped to project proj2/)
     const token = await expectRevokedAndClean(transcript, [fix.FIX_USER2_PASSWORD])
 
-    // The environment the later steps had no longer works once the job is over.
+    // The environment the later steps had no longer works once the job is over (RUNNER_TEMP, where
+    // the auth plugin reads the token, is gone too).
     expect(transcript.env.OS_TOKEN).toBe(token)
     const after = spawnSync(OPENSTACK, ['project', 'show', fix.FIX_PROJ2_ID], {
       env: { ...transcript.env, PATH: '/usr/bin:/bin' },
@@ -88,7 +89,7 @@ describe('password login, then the real CLI with what the action exported', () =
       timeout: 60_000
     })
     expect(after.status).not.toBe(0)
-    expect(after.stderr).toMatch(/HTTP 404|HTTP 401|requires authentication/)
+    expect(after.stderr).toMatch(/HTTP 404|HTTP 401|requires authentication|The plugin openstack-token could not be found/)
   })
 
   test('inputs: user id, project name + project domain', async () => {
@@ -118,7 +119,13 @@ describe('password login, then the real CLI with what the action exported', () =
     expect(transcript.failed).toBe(false)
     expect(output(transcript, 'project show')).toBe(fix.FIX_DOM2_ID)
     expect(output(transcript, 'token issue')).toBe(fix.FIX_USER2_ID)
-    expect(transcript.env).toMatchObject({ OS_TENANT_ID: '', OS_TENANT_NAME: '', OS_PASSWORD: '', OS_USER_DOMAIN_NAME: '', OS_AUTH_TYPE: 'v3token' })
+    expect(transcript.env).toMatchObject({
+      OS_TENANT_ID: '',
+      OS_TENANT_NAME: '',
+      OS_PASSWORD: '',
+      OS_USER_DOMAIN_NAME: '',
+      OS_AUTH_TYPE: 'openstack-token'
+    })
     await expectRevokedAndClean(transcript, [fix.FIX_USER2_PASSWORD])
   })
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { issueToken, revokeToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { runStep } from '../../scripts/emulator/runner.mjs'
-import { directUseSetup } from '../../src/handoff/direct-use.js'
+import { directUseSetup, renderTokenState, tokenStatePath } from '../../src/handoff/direct-use.js'
 import { writeFilesUnder } from '../../src/runtime/files.js'
 import { parseKeystoneTime } from '../../src/time.js'
 import { job, OPENSTACK, ROOT, issueAdminToken } from './helpers.js'
@@ -13,12 +13,13 @@ import { startServiceRecorder, type ServiceRecorder } from './service-recorder.j
 /**
  * Direct token use on the wire: a real Keystone whose catalog lists compute, image, network,
  * volumev3 and object-store at a loopback recorder, tokens issued with their catalog (by password
- * and by application credential), directUseSetup's files and variables, and the real `openstack`
- * CLI (Debian's osc 6.0 / openstacksdk 0.101 / keystoneauth1 5.0) run with nothing else in its env.
+ * and by application credential), directUseSetup's files and variables (the auth plugin
+ * openstack-token on PYTHONPATH), and the real `openstack` CLI (Debian's osc 6.0 / openstacksdk
+ * 0.101 / keystoneauth1 5.0) run with nothing else in its env.
  *
  * For every command: which URL the service got, with which token, and how many requests reached
- * Keystone (its gunicorn access log). "exchange" is what the action exports today
- * (OS_AUTH_TYPE=v3token); "direct" adds directUseSetup's variables to it.
+ * Keystone (its gunicorn access log). "exchange" is token-use: exchange (OS_AUTH_TYPE=v3token);
+ * "direct", the default, adds directUseSetup's variables to it.
  *
  * Most tests issue the token themselves and play the main step's part (write the files, merge the
  * variables); the last ones run the action itself in a job.
@@ -115,7 +116,7 @@ async function issueTokens(instance: KeystoneInstance): Promise<Record<'password
   }
 }
 
-/** What the action exports today for a project token (src/handoff/environment.ts), region included. */
+/** What the action exports for a project token with token-use: exchange (src/handoff/environment.ts), region included. */
 function exchangeEnv(issued: Issued, instance = keystone): Record<string, string> {
   const project = (issued.body as any).token.project
   return {
@@ -147,6 +148,8 @@ function directEnv(issued: Issued, runnerTemp: string, jobEnv: Record<string, st
     runnerTemp,
     env: jobEnv
   })
+  // The runner makes RUNNER_TEMP; the action writes only below it.
+  mkdirSync(runnerTemp, { recursive: true, mode: 0o700 })
   writeFilesUnder(runnerTemp, setup.files)
   return { ...exchangeEnv(issued, instance), ...setup.env }
 }
@@ -300,7 +303,7 @@ describe.each(['password', 'appcred'] as const)('direct use, %s token', kind => 
     for (const request of run.services.filter(r => r.token !== undefined)) expect(request.token).toBe(tokens[kind].token)
   })
 
-  test('a CLI installed without the keyring package: the shim stands in for it', async () => {
+  test('a CLI installed without the keyring package: the plugin does not need it', async () => {
     for (const [command, path] of serviceCommands().slice(1, 3)) {
       const run = await openstackWithoutKeyring(command, env)
       record('direct, no keyring', kind, command, run)
@@ -310,7 +313,7 @@ describe.each(['password', 'appcred'] as const)('direct use, %s token', kind => 
   })
 })
 
-describe('exchange (OS_AUTH_TYPE=v3token, what the action exports today)', () => {
+describe('token-use: exchange (OS_AUTH_TYPE=v3token)', () => {
   test('password token: every command POSTs once for a new token, and the services see that one', async () => {
     const env = exchangeEnv(tokens.password)
     for (const [command, path] of serviceCommands()) {
@@ -337,16 +340,41 @@ describe('exchange (OS_AUTH_TYPE=v3token, what the action exports today)', () =>
 })
 
 describe('direct use: limits and neighbours', () => {
-  test('a step that replaces PYTHONPATH loses the shim: its commands fall back to exchanging the token', async () => {
-    const env = { ...directEnv(tokens.password, join(work, 'runner-temp-fallback')), PYTHONPATH: join(work, 'elsewhere') }
-    const run = await openstack('image list', env)
-    record('direct, PYTHONPATH lost', 'password', 'image list', run)
-    expect([run.status, run.posts]).toEqual([0, 1])
+  test("a step that replaces PYTHONPATH loses the plugin: its commands stop with keystoneauth's own message, asking Keystone nothing", async () => {
+    for (const kind of ['password', 'appcred'] as const) {
+      const env = { ...directEnv(tokens[kind], join(work, `runner-temp-fallback-${kind}`)), PYTHONPATH: join(work, 'elsewhere') }
+      const run = await openstack('image list', env)
+      record('direct, PYTHONPATH lost', kind, 'image list', run)
+      expect([run.status, run.keystone]).toEqual([1, 0])
+      expect(run.stderr).toMatch(/The plugin openstack-token could not be found/)
+    }
+  })
 
-    const appcred = await openstack('image list', { ...directEnv(tokens.appcred, join(work, 'runner-temp-fallback-ac')), PYTHONPATH: '' })
-    record('direct, PYTHONPATH lost', 'appcred', 'image list', appcred)
-    expect(appcred.status).not.toBe(0)
-    expect(appcred.stderr).toMatch(/HTTP 403/)
+  test('a python3 -I (isolated: PYTHONPATH ignored) does not find it either', async () => {
+    const env = directEnv(tokens.password, join(work, 'runner-temp-isolated'))
+    const run = await measure('/usr/bin/python3', ['-I', '-c', 'import openstack; print(openstack.connect().current_project_id)'], env)
+    expect(run.status).not.toBe(0)
+    expect(run.stderr).toMatch(/openstack-token could not be found/)
+    expect(run.keystone).toBe(0)
+  })
+
+  test('another scope asked in a step: refused in one sentence, with no Keystone request', async () => {
+    const env = directEnv(tokens.password, join(work, 'runner-temp-scope'))
+    const run = await openstack(`--os-project-id ${fix.FIX_ADMIN_PROJECT_ID} image list`, env)
+    record('direct, other scope', 'password', 'image list', run)
+    expect(run.status).not.toBe(0)
+    expect(run.stderr).toContain(
+      `openstack-token: this step asks for OS_PROJECT_ID=${fix.FIX_ADMIN_PROJECT_ID}, but the job's token is scoped to project ${fix.FIX_PROJ2_NAME} (${fix.FIX_PROJ2_ID}) and a token cannot change its scope`
+    )
+    expect(run.keystone).toBe(0)
+  })
+
+  test('a token from another source in OS_TOKEN: refused, pointing to OS_AUTH_TYPE=v3token', async () => {
+    const env = { ...directEnv(tokens.password, join(work, 'runner-temp-stranger')), OS_TOKEN: tokens.appcred.token }
+    const run = await openstack('image list', env)
+    expect(run.status).not.toBe(0)
+    expect(run.stderr).toMatch(/openstack-token: no state for the token in OS_TOKEN under .*set OS_AUTH_TYPE=v3token to use another token/)
+    expect(run.keystone).toBe(0)
   })
 
   test('another cloud of clouds.yaml (OS_CLOUD) in a later step logs in by itself and never gets the job token', async () => {
@@ -369,18 +397,30 @@ describe('direct use: limits and neighbours', () => {
     )
     const direct = directEnv(tokens.appcred, join(work, 'runner-temp-other'))
     // What stays job-wide from direct use, plus the step's own choice of cloud.
-    const env = { PYTHONPATH: direct.PYTHONPATH!, OS_CLIENT_SECURE_FILE: direct.OS_CLIENT_SECURE_FILE!, OS_CLOUD: 'other' }
-    for (let i = 0; i < 2; i++) {
-      const run = await openstack('image list', env, { cwd })
-      record('other cloud', 'password', 'image list', run)
-      expect([run.status, run.posts]).toEqual([0, 1])
-      const used = run.services.filter(r => r.token !== undefined).map(r => r.token)
+    const inherited = { PYTHONPATH: direct.PYTHONPATH!, OS_AUTH_TYPE: direct.OS_AUTH_TYPE!, OS_CLOUD: 'other' }
+    // The CLI (osc-lib) takes OS_AUTH_TYPE over the file's auth_type, as it did with v3token: the
+    // plugin then lacks its token, and nothing is sent anywhere.
+    const refused = await openstack('image list', inherited, { cwd })
+    expect([refused.status, refused.keystone, refused.services]).toEqual([1, 0, []])
+    expect(refused.stderr).toMatch(/Missing value token required for auth plugin openstack-token/)
+    // With OS_AUTH_TYPE blanked in that step, the file's password login; and openstacksdk reads the file's auth_type anyway.
+    for (const [label, run] of [
+      ['image list', () => openstack('image list', { ...inherited, OS_AUTH_TYPE: '' }, { cwd })],
+      [
+        'openstacksdk',
+        () => measure('/usr/bin/python3', ['-c', 'import openstack; print(len(list(openstack.connect().image.images())))'], inherited, { cwd })
+      ]
+    ] as const) {
+      const result = await run()
+      record('other cloud', 'password', label, result)
+      expect([label, result.status, result.posts]).toEqual([label, 0, 1])
+      const used = result.services.filter(r => r.token !== undefined).map(r => r.token)
       expect(used.length).toBeGreaterThan(0)
       expect(used).not.toContain(tokens.appcred.token)
     }
   })
 
-  test('other Python tools still see the real keyring package, untouched except for the openstacksdk service', async () => {
+  test('other Python tools still see the real keyring package', async () => {
     const env = directEnv(tokens.password, join(work, 'runner-temp-tools'))
     const script = 'import keyring; print(keyring.__file__); print(keyring.get_keyring().__class__.__module__)'
     const run = await measure('/usr/bin/python3', ['-c', script], env)
@@ -459,13 +499,14 @@ describe('the action', () => {
     for (const request of recorder.requests.slice(-commands.length)) expect(request.token).toBe(token)
   })
 
-  test('a password login with token-use: direct; and with the default (exchange), one POST per command', async () => {
+  test('a password login with the default (direct), no Keystone request per command; with token-use: exchange, one POST each', async () => {
     const password = { 'user-id': fix.FIX_USER2_ID, password: fix.FIX_USER2_PASSWORD, 'project-id': fix.FIX_PROJ2_ID }
-    const direct = await actionJob({ ...password, 'token-use': 'direct' }, [fix.FIX_USER2_PASSWORD])
+    const direct = await actionJob(password, [fix.FIX_USER2_PASSWORD])
     expect(direct.transcript.failed).toBe(false)
+    expect(direct.transcript.env.OS_AUTH_TYPE).toBe('openstack-token')
     for (const command of direct.commands) expect(direct.transcript.step(command)?.stdout).toContain('keystone requests: 0')
 
-    const exchange = await actionJob(password, [fix.FIX_USER2_PASSWORD])
+    const exchange = await actionJob({ ...password, 'token-use': 'exchange' }, [fix.FIX_USER2_PASSWORD])
     expect(exchange.transcript.failed).toBe(false)
     expect(exchange.transcript.env.PYTHONPATH).toBeUndefined()
     for (const command of exchange.commands) expect(exchange.transcript.step(command)?.stdout).toContain('keystone requests: 1')
@@ -531,8 +572,7 @@ describe('the action', () => {
         'auth-url': keystone.authUrl,
         'user-id': fix.FIX_USER2_ID,
         password: fix.FIX_USER2_PASSWORD,
-        'project-id': fix.FIX_PROJ2_ID,
-        'token-use': 'direct'
+        'project-id': fix.FIX_PROJ2_ID
       }
     })
     Object.assign(jobEnv, second.exportedEnv)
@@ -560,6 +600,66 @@ describe('the action', () => {
   })
 })
 
+describe('a renewal (the state file replaced with a fresh token) reaches a process that is running', () => {
+  test('openstacksdk gets a 401 for the revoked first token, reads the file again and goes on with the fresh one: no POST of its own', async () => {
+    const login = () =>
+      issueToken(keystone.authUrl, {
+        auth: {
+          identity: { methods: ['password'], password: { user: { id: fix.FIX_USER2_ID, password: fix.FIX_USER2_PASSWORD } } },
+          scope: { project: { id: fix.FIX_PROJ2_ID } }
+        }
+      })
+    const first = await login()
+    const runnerTemp = join(work, 'runner-temp-renewal')
+    const env = directEnv({ token: first.token, body: first.body }, runnerTemp)
+    // One Keystone call, then wait for a line on stdin, then the same call again, in one process.
+    const script = [
+      'import sys, openstack',
+      'conn = openstack.connect()',
+      `print(conn.identity.get_project(${JSON.stringify(fix.FIX_PROJ2_ID)}).name, conn.auth_token == ${JSON.stringify(first.token)}, flush=True)`,
+      'sys.stdin.readline()',
+      `print(conn.identity.get_project(${JSON.stringify(fix.FIX_PROJ2_ID)}).name, conn.auth_token == ${JSON.stringify(first.token)}, flush=True)`
+    ].join('\n')
+    const before = (await settledLog(keystone)).length
+    const child = spawn('/usr/bin/python3', ['-c', script], { env: { PATH: '/usr/bin:/bin', HOME: join(work, 'home'), ...env } })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    let stdout = ''
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', chunk => (stderr += chunk))
+    const firstLine = new Promise<void>(resolve =>
+      child.stdout.setEncoding('utf8').on('data', chunk => {
+        stdout += chunk
+        if (stdout.includes('\n')) resolve()
+      })
+    )
+    const closed = new Promise<number | null>(resolve => child.on('close', resolve))
+    await Promise.race([firstLine, closed])
+
+    // What the renewer does: a fresh token into the first token's file (writeFilesUnder: a temporary
+    // file, then renamed over it); the first one revoked.
+    const fresh = await login()
+    const { issued_at: issuedAt, expires_at: expiresAt } = (fresh.body as { token: { issued_at: string; expires_at: string } }).token
+    const validForMs = parseKeystoneTime(expiresAt)!.getTime() - parseKeystoneTime(issuedAt)!.getTime()
+    const content = renderTokenState({ value: fresh.token, receivedAt: new Date(), validForMs, document: fresh.body }, keystone.authUrl)
+    writeFilesUnder(runnerTemp, [{ path: tokenStatePath(runnerTemp, first.token), content, mode: 0o600 }])
+    expect(await revokeToken(keystone.authUrl, first.token, first.token)).toBe(204)
+
+    child.stdin.end('go\n')
+    const status = await closed
+    clearTimeout(timer)
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' })
+    expect(stdout.trim().split('\n')).toEqual([`${fix.FIX_PROJ2_NAME} True`, `${fix.FIX_PROJ2_NAME} False`])
+    const lines = (await settledLog(keystone)).slice(before)
+    // The test's own two requests (the fresh login, the revocation) and the two GETs, one refused (401) and retried.
+    expect(lines.filter(line => line.includes('"POST /v3/auth/tokens'))).toHaveLength(1)
+    expect(lines.filter(line => line.includes(`"GET /v3/projects/${fix.FIX_PROJ2_ID}`)).map(line => / (\d{3}) /.exec(line)?.[1])).toEqual([
+      '200',
+      '401',
+      '200'
+    ])
+  })
+})
+
 describe('the smoke test: `openstack token issue` under direct use', () => {
   test('asks Keystone once (no new token), and fails once the token is revoked', async () => {
     const fresh = await issueToken(keystone.authUrl, {
@@ -579,7 +679,8 @@ describe('the smoke test: `openstack token issue` under direct use', () => {
     const revoked = await openstack('token issue -f value -c id', env)
     expect(revoked.status).not.toBe(0)
     expect(revoked.stdout).not.toContain(fresh.token)
-    expect(revoked.stderr).toContain("openstack-token: Keystone no longer accepts the job's token (revoked or expired).")
+    expect(revoked.stderr).toMatch(/openstack-token: Keystone no longer accepts the job's token \(HTTP 40[14]\): it was revoked or has expired\./)
+    expect(revoked.posts).toBe(0)
     // Service commands are not slowed down by it: still no Keystone request.
     const service = await openstack('image list -f value', directEnv(tokens.password, join(work, 'runner-temp-password')))
     expect(service.keystone).toBe(0)

@@ -444,7 +444,7 @@ describe('the action: keyless login in a job', () => {
     )
     expect(transcript.failed).toBe(false)
     expect(transcript.step('project show')?.stdout.join('').trim()).toBe(ks.fixtures.projectId)
-    expect(transcript.env).toMatchObject({ OS_AUTH_TYPE: 'v3token', OS_PROJECT_ID: ks.fixtures.projectId, OS_PASSWORD: '' })
+    expect(transcript.env).toMatchObject({ OS_AUTH_TYPE: 'openstack-token', OS_PROJECT_ID: ks.fixtures.projectId, OS_PASSWORD: '' })
     // the JWT and both Keystone tokens were masked, and none of them was printed
     const jwt = endpoint.issued[before]!
     const token = transcript.outputs.token!

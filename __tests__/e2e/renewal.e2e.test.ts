@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { countRequests, issueToken, revokeToken, startKeystone, validateToken, type KeystoneInstance } from '../../scripts/keystone/keystone.mjs'
 import { startFederatedKeystone, type FederatedKeystone, type IdTokenEndpoint } from '../../scripts/oidc/oidc.mjs'
 import type { JobTranscript, RunStepSpec } from '../../scripts/emulator/runner.mjs'
-import { tokenStatePath } from '../../src/renew/token-state.js'
+import { tokenStatePath } from '../../src/handoff/direct-use.js'
 import { issueAdminToken, job, OPENSTACK } from './helpers.js'
 
 /**

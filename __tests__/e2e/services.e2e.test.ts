@@ -236,6 +236,9 @@ describe('3. least privilege: an application credential that may only GET /v2/im
       before: [{ name: 'file', run: 'echo x > x.raw' }],
       steps: [
         measured('image list', `${OPENSTACK} image list -f value -c ID >/dev/null && echo listed`),
+        // The smoke test asks Keystone about the token with the access-rules header; a refusal of
+        // such a token would not mean it was revoked, and the plugin never says so.
+        { name: 'token issue', run: `${OPENSTACK} token issue -f value -c project_id 2>&1` },
         { name: 'image create', run: attempt(`${OPENSTACK} image create --file x.raw --disk-format raw --container-format bare nope`) },
         { name: 'object list', run: attempt(`${OPENSTACK} container list`) },
         { name: 'swift list', run: attempt(`${SWIFT} list`) }
@@ -244,6 +247,8 @@ describe('3. least privilege: an application credential that may only GET /v2/im
     expect(t.failed).toBe(false)
     expect(out(t, 'image list')).toEqual(['listed'])
     expect(cost(t, 'image list').all).toBe(0)
+    expect(t.step('token issue')?.stdout.at(-1)).toBe(fix.FIX_PROJ2_ID)
+    expect(t.step('token issue')?.stdout.join('\n')).not.toMatch(/revoked/)
     // keystonemiddleware marks the token invalid for a call its rules do not allow: 401, not 403.
     // The `openstack` CLI may fail earlier or report it differently: it validates its own token at
     // Keystone for some commands (GET /v3/auth/tokens without the access-rules header), and
@@ -501,7 +506,7 @@ describe('Node 24 (the node24 runtime of action.yml)', () => {
   test('main + post, password, exchange: openstack works, the token is revoked', async () => {
     const t = await job({
       node: node24,
-      inputs: { 'auth-url': keystone.authUrl, ...password() },
+      inputs: { 'auth-url': keystone.authUrl, ...password(), 'token-use': 'exchange' },
       secrets: secrets(),
       steps: [measured('image list', `${OPENSTACK} image list -f value -c ID >/dev/null && echo ok`)]
     })

@@ -71,11 +71,11 @@ export function resolveInterface(value: Sourced | undefined): string | undefined
 }
 
 /**
- * How later steps use the token (`token-use`): `exchange` (OS_AUTH_TYPE=v3token: each `openstack`
- * call trades it for its own, one Keystone request) or `direct` (openstacksdk's auth cache holds
- * it: none). The default is the login method's: a token from an application credential cannot be
- * exchanged (Keystone refuses to make a token from a delegated one), so `direct` is its only
- * working mode.
+ * How later steps use the token (`token-use`): `direct` (the auth plugin `openstack-token` hands the
+ * token as it is to keystoneauth: no Keystone request per call) or `exchange` (OS_AUTH_TYPE=v3token:
+ * each call trades it for a token of its own, one Keystone request, and those tokens outlive the
+ * job's revocation). The default is the login method's: `direct` for every method; an application
+ * credential's token cannot be exchanged at all (Keystone refuses to make a token from a delegated one).
  */
 export function resolveTokenUse(value: Sourced | undefined, fallback: TokenUse): TokenUse {
   if (!value) return fallback

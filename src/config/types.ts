@@ -71,7 +71,7 @@ export interface ActionConfig {
   timing: Timing
   /**
    * How later steps use the token: `exchange` (OS_AUTH_TYPE=v3token: each `openstack` call trades
-   * it for its own, one Keystone request) or `direct` (openstacksdk's auth cache holds it: none).
+   * it for its own, one Keystone request) or `direct` (the auth plugin `openstack-token` serves it: none).
    */
   tokenUse: TokenUse
   /** Wait for this job's slot in the matrix before logging in. */

@@ -1,23 +1,23 @@
 import type { ActionConfig } from '../config/types.js'
 import type { Core } from '../runtime/core.js'
-import { directUseSetup, DirectUseError } from './direct-use.js'
+import { directUseSetup, DirectUseError, PLUGIN_PATH_NOTE, type DirectUseSetup } from './direct-use.js'
 import { UserError } from '../errors.js'
 import type { StepFiles } from '../runtime/files.js'
 import type { Token } from '../keystone/token.js'
 import { exportToken } from './outputs.js'
 
 /**
- * token-use: direct. openstacksdk (and so the CLI) asks its keyring for cached auth state: a small
- * keyring shim on PYTHONPATH answers with our token and its catalog, so later commands use the
- * token as it is, with no Keystone request, and an application credential's token works too.
+ * token-use: direct, in two halves: prepareDirectUse writes what later steps need (the auth plugin
+ * `openstack-token` and the token's state) and exports nothing, so a step that cannot write them
+ * fails before any variable is handed on; handOnDirectUse then exports its variables, after
+ * tokenEnvironment()'s.
  */
-export function setUpDirectUse(
-  core: Core,
+export function prepareDirectUse(
   token: Token,
   config: Pick<ActionConfig, 'authUrl' | 'region' | 'interface'>,
   env: Readonly<Record<string, string | undefined>>,
   files: StepFiles
-): void {
+): DirectUseSetup {
   let setup
   try {
     setup = directUseSetup({
@@ -35,8 +35,21 @@ export function setUpDirectUse(
     if (error instanceof DirectUseError) throw new UserError(`${error.message} Use token-use: exchange, or check auth-url.`)
     throw error
   }
-  files.writeWithMode(setup.files)
+  try {
+    files.writeWithMode(setup.files)
+  } catch (error) {
+    // The file seam's own sentences name the file and RUNNER_TEMP already.
+    if (error instanceof UserError) throw error
+    throw new UserError(
+      `Could not write the files later steps need for token-use: direct under RUNNER_TEMP (${files.tempDir}): ${(error as Error).message}; RUNNER_TEMP must be a folder this job can write to, or set token-use: exchange.`
+    )
+  }
+  return setup
+}
+
+/** Exports what prepareDirectUse set up, and says what it means for later steps. */
+export function handOnDirectUse(core: Core, setup: DirectUseSetup): void {
   exportToken(core, setup.env)
   for (const warning of setup.warnings) core.warning(warning)
-  for (const note of setup.notes) core.debug(note)
+  for (const note of [...setup.notes, PLUGIN_PATH_NOTE]) core.debug(note)
 }

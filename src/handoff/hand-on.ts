@@ -3,7 +3,7 @@ import type { Token } from '../keystone/token.js'
 import type { PreparedTls } from '../net/tls.js'
 import type { Core } from '../runtime/core.js'
 import type { StepFiles } from '../runtime/files.js'
-import { setUpDirectUse } from './direct-use-step.js'
+import { handOnDirectUse, prepareDirectUse } from './direct-use-step.js'
 import { tokenEnvironment } from './environment.js'
 import { exportToken, setOutputs } from './outputs.js'
 
@@ -12,8 +12,9 @@ export type HandOnSettings = Pick<ActionConfig, 'authUrl' | 'region' | 'interfac
 
 /**
  * What every step that holds a token does with it for the steps after it, whether it logged in
- * or took a token another job shared: its outputs, then the variables later steps see (the token,
- * its scope, the login variables blanked), with direct use's files written first.
+ * or took a token another job shared: direct use's files first (a setup that cannot write them
+ * fails before anything is handed on), then its outputs, then the variables later steps see (the
+ * token, its scope, the login variables blanked, and direct use's).
  */
 export function handOn(
   core: Core,
@@ -23,8 +24,9 @@ export function handOn(
   env: Readonly<Record<string, string | undefined>>,
   files: StepFiles
 ): void {
+  const directUse = settings.exportEnv && settings.tokenUse === 'direct' ? prepareDirectUse(token, settings, env, files) : undefined
   setOutputs(core, token, settings)
   if (!settings.exportEnv) return
   exportToken(core, tokenEnvironment(settings, token, tls, env))
-  if (settings.tokenUse === 'direct') setUpDirectUse(core, token, settings, env, files)
+  if (directUse) handOnDirectUse(core, directUse)
 }

@@ -45,7 +45,8 @@ export function tokenSummary(
 /** What a later step's `openstack` call costs at Keystone, by how the token is handed on. */
 const LATER_CALLS = {
   exchange:
-    'Each <code>openstack</code> CLI call in a later step makes one Keystone request, to exchange this token for its own (<code>token-use: exchange</code>).',
-  direct: 'Later <code>openstack</code> and openstacksdk calls use this token as it is, with no Keystone request (<code>token-use: direct</code>).',
+    'Each <code>openstack</code> CLI call in a later step makes one Keystone request, to exchange this token for its own, which outlives the revocation of this one (<code>token-use: exchange</code>).',
+  direct:
+    'Later <code>openstack</code>, openstacksdk and Ansible calls use this token as it is, with no Keystone request (<code>token-use: direct</code>, the default).',
   'not-exported': 'Later steps get the token only through the <code>token</code> output (<code>export-env: false</code>).'
 } as const

@@ -34,7 +34,8 @@ export function loginMethodNamed(name: AuthMethod): LoginMethod {
 
 /**
  * How later steps use a token that another job issued, from the `methods` Keystone lists in it:
- * `direct` when a method whose tokens cannot be exchanged issued it.
+ * the default of the method that issued it (`direct` for every method of this action), `exchange`
+ * for a token of a method this action does not know.
  */
 export function defaultTokenUseOf(tokenMethods: readonly string[] | undefined): TokenUse {
   const direct = LOGIN_METHODS.some(method => method.defaultTokenUse === 'direct' && method.tokenMethods.some(name => tokenMethods?.includes(name)))

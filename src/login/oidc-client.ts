@@ -37,7 +37,7 @@ export const oidcClientLogin: LoginMethod<OidcClientCredentials> = {
   secretInputs: ['client-secret'],
   scoped: true,
   // A federated token can be exchanged like a password one.
-  defaultTokenUse: 'exchange',
+  defaultTokenUse: 'direct',
   tokenMethods: [],
   howToSet:
     '`client-id` and `client-secret` (or OS_CLIENT_ID and OS_CLIENT_SECRET) with `identity-provider` and `discovery-endpoint` for an OIDC client',

@@ -112,8 +112,7 @@ export const oidcLogin: LoginMethod<OidcCredentials> = {
   authTypes: [],
   secretInputs: [],
   scoped: true,
-  // A federated token can be exchanged like a password one.
-  defaultTokenUse: 'exchange',
+  defaultTokenUse: 'direct',
   tokenMethods: ['openid', 'mapped'],
   howToSet: '`identity-provider` for a keyless login',
 

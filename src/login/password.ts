@@ -12,7 +12,7 @@ export const passwordLogin: LoginMethod<PasswordCredentials> = {
   authTypes: ['password', 'v3password'],
   secretInputs: ['password'],
   scoped: true,
-  defaultTokenUse: 'exchange',
+  defaultTokenUse: 'direct',
   tokenMethods: ['password'],
   howToSet: '`password` (or OS_PASSWORD) with `username` or `user-id`',
 

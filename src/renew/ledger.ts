@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { isObject } from '../json.js'
-import { tokenStateName } from './token-state.js'
+import { tokenStateFileName } from '../handoff/auth-plugin.js'
 import { writeFilesUnder } from '../runtime/files.js'
 
 /**
@@ -26,7 +26,7 @@ export interface Ledger {
 export const LEDGER_DIR = ['openstack-token', 'renew'] as const
 
 export function ledgerPath(runnerTemp: string, firstToken: string): string {
-  return path.join(runnerTemp, ...LEDGER_DIR, tokenStateName(firstToken))
+  return path.join(runnerTemp, ...LEDGER_DIR, tokenStateFileName(firstToken))
 }
 
 export function writeLedger(runnerTemp: string, file: string, ledger: Ledger): void {

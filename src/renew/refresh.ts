@@ -5,7 +5,7 @@ import { UserError } from '../errors.js'
 import { isObject } from '../json.js'
 import type { Core } from '../runtime/core.js'
 import { TOKEN_SHAPE } from '../keystone/token.js'
-import { tokenStatePath } from './token-state.js'
+import { tokenStatePath } from '../handoff/direct-use.js'
 
 /**
  * `refresh-env: true`: no login. A later step of the job hands on the current token of the job's

@@ -7,7 +7,7 @@ import { UserError } from '../errors.js'
 import type { RenewerHandover } from './handover.js'
 import { ledgerPath, writeLedger, type Ledger } from './ledger.js'
 import { renewDelayMs, RETRY_FAILED_RENEWAL_MS } from './schedule.js'
-import { renderTokenState, tokenStatePath } from './token-state.js'
+import { renderTokenState, tokenStatePath } from '../handoff/direct-use.js'
 import { writeFilesUnder } from '../runtime/files.js'
 import * as fs from 'node:fs'
 
