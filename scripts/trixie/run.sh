@@ -57,7 +57,15 @@ if [[ "${TRIXIE_IN_NAMESPACE:-}" != "$$" ]]; then
   for b in "${BINDS[@]}"; do again+=("--bind=$b"); done
   for h in "${HIDES[@]}"; do again+=("--hide=$h"); done
   ((KEEP_MOUNTS)) && again+=(--keep-mounts)
-  exec unshare --mount --propagation private -- "$0" "${again[@]}" -- "$@"
+  # Private, so that no mount of ours reaches the host's namespace. Inside a plain chroot, whose
+  # root is no mount point, that is refused (EINVAL): the mounts then keep the propagation of the
+  # mount that holds the chroot (private wherever the chroot was entered from a namespace of its own).
+  propagation=private
+  if ! unshare --mount --propagation private true 2>/dev/null; then
+    propagation=unchanged
+    trixie_log "/ is not a mount point here (a chroot?): the mount namespace keeps its parent's propagation"
+  fi
+  exec unshare --mount --propagation "$propagation" -- "$0" "${again[@]}" -- "$@"
 fi
 unset TRIXIE_IN_NAMESPACE
 CMD=("$@")
