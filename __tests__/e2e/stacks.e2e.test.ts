@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startCloud, type Cloud } from '../../scripts/cloud.mjs'
@@ -269,6 +269,21 @@ describeIfRoot("Debian 13's clients in later steps, against Keystone 22 and Keys
       .filter(line => /^\| .* \| (Debian 12|Debian 13) \|$/.test(line))
       .map(line => line.slice(2, -2))
     expect(table.sort()).toEqual(found.sort())
+  })
+})
+
+describeIfRoot("the auth plugin of token-use: direct under Debian 13's Python and keystoneauth", () => {
+  test("its own tests pass there (python3 -m unittest discover -s src/python), as they do on the host's Debian 12 (python-plugin.test.ts)", () => {
+    const [command, ...args] = inTrixie([PYTHON, '-m', 'unittest', 'discover', '-v', '-s', join(ROOT, 'src', 'python')], { binds: [ROOT] })
+    const result = spawnSync(command, args, {
+      encoding: 'utf8',
+      timeout: 120_000,
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: '/root', PYTHONDONTWRITEBYTECODE: '1', LANG: 'C.UTF-8' }
+    })
+    expect({ status: result.status, tail: result.stderr.trim().split('\n').slice(-3) }).toEqual({ status: 0, tail: expect.arrayContaining(['OK']) })
+    expect(Number(/^Ran (\d+) tests?/m.exec(result.stderr)?.[1])).toBeGreaterThanOrEqual(20)
+    expect(result.stderr).not.toMatch(/skipped/)
   })
 })
 
