@@ -5,6 +5,7 @@ import { LOGIN_METHODS } from '../src/login/methods.js'
 import { runMain } from '../src/steps/main-step.js'
 import { source } from './helpers/config-source.js'
 import { fakeClock } from './helpers/clock.js'
+import { fakeSpawn } from './helpers/spawn.js'
 import { githubStep, type StepRun } from './helpers/github.js'
 import { JSON_HEADERS, keystoneError, PROJ2, TOKEN, TOKEN_HEADERS, tokenBody } from './helpers/keystone-fixtures.js'
 
@@ -64,7 +65,7 @@ afterAll(() => {
 
 async function main(inputs: Record<string, string>, env: Record<string, string> = {}, clock = fakeClock()): Promise<StepRun> {
   step = githubStep({ revoke: 'true', 'export-env': 'true', ...inputs })
-  await runMain({ core: step.core, env, timeoutMs: 1000, clock })
+  await runMain({ core: step.core, env, timeoutMs: 1000, clock, spawn: fakeSpawn() })
   return step
 }
 
