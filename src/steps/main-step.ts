@@ -7,7 +7,7 @@ import { failStep, type Core } from '../runtime/core.js'
 import { loadCredentialFile } from '../credential-files/load.js'
 import { handOn } from '../handoff/hand-on.js'
 import { KeystoneError } from '../errors.js'
-import { nodeFiles } from '../runtime/files.js'
+import { nodeFiles, type StepFiles } from '../runtime/files.js'
 import { remainingMs, type Token } from '../keystone/token.js'
 import { type Keystone } from '../keystone/client.js'
 import { slotDelay, type Pacing } from '../net/pacing.js'
@@ -18,7 +18,7 @@ import { forgetToken, saveToken, type SavedToken } from '../runtime/state.js'
 import { keystoneFor, retryRunFor, type StepContext } from './step-context.js'
 import { tokenSummary } from '../handoff/summary.js'
 import { formatDuration, formatSeconds, formatTime } from '../time.js'
-import { prepareTls } from '../net/tls.js'
+import { prepareTls, type PreparedTls } from '../net/tls.js'
 import { checkIssuedToken, checkScoped, describeScope, displayName } from '../keystone/token-checks.js'
 import { startRenewal } from '../renew/start.js'
 import { refreshEnvironment, refreshRequested } from '../renew/refresh.js'
@@ -46,40 +46,21 @@ export async function runMain(context: StepContext): Promise<void> {
 
 /** Logs in with this job's credentials; as a producer, also seals the token for the other jobs. */
 async function issueToken(context: StepContext, source: ConfigSource, sharing: SharingSettings, masked: Set<string>): Promise<void> {
-  const { core, env, now = () => new Date(), signal } = context
+  const { core, env, signal } = context
   const files = context.files ?? nodeFiles(env)
   let keystone: Keystone | undefined
   let reach: KeystoneReach | undefined
   try {
-    const file = await loadCredentialFile(source, files)
-    if (file) {
-      for (const secret of secretValues({ ...source, file })) {
-        if (!masked.has(secret)) core.setSecret(secret)
-        masked.add(secret)
-      }
-    }
-    const config = resolveConfig({ ...source, ...(file && { file }) }, LOGIN_METHODS)
-    for (const line of config.overrides) core.info(line)
-    for (const warning of configWarnings(config, env, file)) core.warning(warning)
-    const tls = prepareTls(config.tls, files)
-    reach = {
-      authUrl: config.authUrl,
-      ...(tls.ca !== undefined && { ca: tls.ca }),
-      ...(tls.caFile !== undefined && { caFile: tls.caFile }),
-      ...(tls.insecure && { insecure: true })
-    }
-
+    const { config, tls } = await configure(context, source, files, masked)
+    reach = reachOf(config, tls)
     keystone = keystoneFor(config.authUrl, config.timing, context, tls, { loadCoreMeanwhile: true })
     if (config.pacing) await waitForSlot(context, config.pacing)
     // The catalog weighs kilobytes: asked for only when a region is there to check against it, or
     // when later steps get the variables (OS_STORAGE_URL comes from it, and direct use hands the
     // whole catalog to the clients). Same single request either way, only a larger answer.
-    const direct = config.tokenUse === 'direct' && config.exportEnv
-    const wantCatalog = config.region !== undefined || config.exportEnv
-    const issued = await logIn(context, keystone, config, wantCatalog)
+    const issued = await logIn(context, keystone, config, config.region !== undefined || config.exportEnv)
     core.setSecret(issued.value)
     await core.ready?.()
-    const producer = sharing.key !== undefined && !sharing.sharedToken
     // Saved at once: from here on, whatever happens, the post step can revoke it (and anything a
     // keyless login could not revoke on the way).
     const saved: SavedToken = {
@@ -93,32 +74,84 @@ async function issueToken(context: StepContext, source: ConfigSource, sharing: S
     saveToken(core, saved)
     // Cancelled while the login was on the wire: the token is revoked below, before the process ends.
     signal?.throwIfAborted()
-
-    checkIssuedToken(issued, config.scope)
-    checkScoped(issued, config.blankScope, config.allowUnscoped)
-    checkMinValidity(issued, sharing)
-    if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
+    checkToken(issued, config, sharing)
+    const producer = sharing.key !== undefined && !sharing.sharedToken
     if (producer) {
       signal?.throwIfAborted()
       core.setOutput('shared-token', sealForOutput(issued, config, sharing, env, masked))
       // The other jobs of the run use it after this one ends: the revoker job revokes it.
       saveToken(core, { ...saved, revoke: false, keptBecause: 'shared with the other jobs: the job with revoke-shared: true revokes it' })
     }
-    handOn(core, issued, config, tls, env, files)
-    core.info(issuedLine(issued, config, now()))
-    if (direct && !producer)
-      await startRenewal({ core, env, source, config, token: issued, tls, runnerTemp: files.tempDir, ...(context.spawn && { spawn: context.spawn }) })
-    if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
-    if (issued.applicationCredential && config.exportEnv && !direct) {
-      core.warning(
-        'This token comes from an application credential, and Keystone refuses to exchange such a token for another one: with token-use: exchange the `openstack` CLI cannot use it; use token-use: direct (the default for application credentials).'
-      )
-    }
-    await writeJobSummary(context, issued, config)
+    await handOnIssued(context, source, issued, config, tls, files, producer)
   } catch (error) {
     if (keystone && reach && keystone.outstanding.size > 0) await revokeAfterFailure(core, keystone, reach, signal?.aborted === true)
     throw error
   }
+}
+
+/** The configuration of this job's login: its credential file (its secrets masked first), the configuration, the TLS trust. */
+async function configure(
+  context: StepContext,
+  source: ConfigSource,
+  files: StepFiles,
+  masked: Set<string>
+): Promise<{ config: ActionConfig; tls: PreparedTls }> {
+  const { core, env } = context
+  const file = await loadCredentialFile(source, files)
+  if (file) {
+    for (const secret of secretValues({ ...source, file })) {
+      if (!masked.has(secret)) core.setSecret(secret)
+      masked.add(secret)
+    }
+  }
+  const config = resolveConfig({ ...source, ...(file && { file }) }, LOGIN_METHODS)
+  for (const line of config.overrides) core.info(line)
+  for (const warning of configWarnings(config, env, file)) core.warning(warning)
+  return { config, tls: prepareTls(config.tls, files) }
+}
+
+function reachOf(config: ActionConfig, tls: PreparedTls): KeystoneReach {
+  return {
+    authUrl: config.authUrl,
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.caFile !== undefined && { caFile: tls.caFile }),
+    ...(tls.insecure && { insecure: true })
+  }
+}
+
+/** What must hold of the issued token before anything is handed on (token-checks.ts, catalog.ts). */
+function checkToken(issued: Token, config: ActionConfig, sharing: SharingSettings): void {
+  checkIssuedToken(issued, config.scope)
+  checkScoped(issued, config.blankScope, config.allowUnscoped)
+  checkMinValidity(issued, sharing)
+  if (config.region !== undefined) checkRegion(issued.catalog, config.region, regionSource(config))
+}
+
+/** Hands the issued token to later steps, starts its renewal when they use it directly, and says so. */
+async function handOnIssued(
+  context: StepContext,
+  source: ConfigSource,
+  issued: Token,
+  config: ActionConfig,
+  tls: PreparedTls,
+  files: StepFiles,
+  producer: boolean
+): Promise<void> {
+  const { core, env, now = () => new Date() } = context
+  const direct = config.tokenUse === 'direct' && config.exportEnv
+  handOn(core, issued, config, tls, env, files)
+  core.info(issuedLine(issued, config, now()))
+  // A shared token is the producer's to keep, and its consumers cannot see a renewal.
+  if (direct && !producer) {
+    await startRenewal({ core, env, source, config, token: issued, tls, runnerTemp: files.tempDir, ...(context.spawn && { spawn: context.spawn }) })
+  }
+  if (producer) core.info('Sealed the token into the shared-token output for the other jobs of this run.')
+  if (issued.applicationCredential && config.exportEnv && !direct) {
+    core.warning(
+      'This token comes from an application credential, and Keystone refuses to exchange such a token for another one: with token-use: exchange the `openstack` CLI cannot use it; use token-use: direct (the default).'
+    )
+  }
+  await writeJobSummary(context, issued, config)
 }
 
 /** How the post step reaches Keystone: the URL and the TLS trust, kept in its state, not in files. */
