@@ -11,7 +11,7 @@ import { issueAdminToken, job, leaks, OPENSTACK, output, ROOT } from './helpers.
  * project show`, an openstacksdk script and an Ansible module, then the post step. Keystone's
  * access log during the job: every token issued (POST /v3/auth/tokens, 201) is revoked (DELETE,
  * 204), one of each, and the token `openstack token issue` printed no longer validates. (Keyless
- * login: __tests__/e2e/oidc.e2e.test.ts, on the federated Keystone.)
+ * login, the same job on the federated Keystone: __tests__/e2e/oidc.e2e.test.ts.)
  */
 
 let keystone: KeystoneInstance
