@@ -288,12 +288,19 @@ describe('a token that expires before the job ends', () => {
     await shortLived?.stop()
   })
 
-  test('the CLI then fails; the post step still asks Keystone, which answers that the token is gone (quietly)', async () => {
+  test('without renewal, the CLI then fails; the post step still asks Keystone, which answers that the token is gone (quietly)', async () => {
     const f = shortLived.fixtures
     const transcript = await runJob({
       actionDir: ROOT,
       baseEnv: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
-      inputs: { 'auth-url': shortLived.authUrl, 'user-id': f.FIX_USER2_ID, password: f.FIX_USER2_PASSWORD, 'project-id': f.FIX_PROJ2_ID },
+      // renew: false: with renewal (renewal.e2e.test.ts) the late call gets a fresh token instead.
+      inputs: {
+        'auth-url': shortLived.authUrl,
+        'user-id': f.FIX_USER2_ID,
+        password: f.FIX_USER2_PASSWORD,
+        'project-id': f.FIX_PROJ2_ID,
+        renew: 'false'
+      },
       secrets: [f.FIX_USER2_PASSWORD],
       steps: [
         { name: 'outlive the token', run: 'sleep 7' },

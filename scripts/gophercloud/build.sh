@@ -41,7 +41,8 @@ work="$(mktemp -d "$CACHE/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cp "$HERE/main.go" "$work/"
 # run.sh passes this environment on (and gives the command the root's PATH).
-(cd "$work" && timeout 600 env -i PATH="$PATH" HOME="$work" LANG=C.UTF-8 ${TRIXIE_CACHE_DIR:+TRIXIE_CACHE_DIR="$TRIXIE_CACHE_DIR"} \
+# The root found above, named outright: under HOME="$work", run.sh would look for it in $work/.cache.
+(cd "$work" && timeout 600 env -i PATH="$PATH" HOME="$work" LANG=C.UTF-8 TRIXIE_CACHE_DIR="$(dirname "$root")" \
   GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOTELEMETRY=off GOFLAGS=-trimpath CGO_ENABLED=0 \
   GOCACHE="$CACHE/gocache" \
   bash "$HERE/../trixie/run.sh" --bind "$work" --bind "$CACHE/gocache" -- go build -o gophercloud-login main.go >"$work/build.log" 2>&1) \
