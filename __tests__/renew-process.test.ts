@@ -149,6 +149,36 @@ linux(
 )
 
 linux(
+  'a renewer whose RUNNER_TEMP is removed (a job whose post step never ran) ends within seconds, not at its next renewal, and leaves nothing behind',
+  async () => {
+    const { core, state } = fakeCore()
+    await startRenewal({
+      core,
+      env: ENV,
+      source: { input: () => '', env: ENV },
+      config: {
+        authUrl,
+        credentials: { method: 'application-credential', id: 'ac-id', secret: PASSWORD },
+        scope: { kind: 'default' },
+        timing: { maxWaitMs: 10_000, outageWaitMs: 5_000, timeoutMs: 5_000 }
+      },
+      // An hour's token: no renewal is due for 40 minutes.
+      token: { value: FIRST, validForMs: 3_600_000, receivedAt: new Date() },
+      tls: {},
+      runnerTemp,
+      script: SCRIPT
+    })
+    const pid = loadRenewer({ getState: name => state[name] ?? '' })!.pid
+    await until('its ledger', () => readLedger(ledgerPath(runnerTemp, FIRST)))
+    fs.rmSync(runnerTemp, { recursive: true, force: true })
+    await until('the renewer to end', () => !fs.existsSync(`/proc/${pid}`) || /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 30_000)
+    expect(fs.existsSync(runnerTemp)).toBe(false)
+    expect(issued).toEqual([])
+  },
+  60_000
+)
+
+linux(
   'a renewer that lost its token state (the job is over) stops by itself; the post step still gets its tokens',
   async () => {
     const { core, state } = fakeCore()

@@ -1,4 +1,6 @@
+import * as fs from 'node:fs'
 import type { Readable } from 'node:stream'
+import { tokenStatePath } from '../handoff/direct-use.js'
 import { realClock } from '../net/retry.js'
 import { decodeHandover } from './handover.js'
 import { fetchIdToken } from './id-token.js'
@@ -9,6 +11,9 @@ import { runRenewer } from './renewer.js'
  * stderr closed: it has no log. It reads the hand-over from stdin to its end, keeps it in memory,
  * and renews until SIGTERM (the post step) or until there is nothing left to renew for.
  */
+
+/** How often the process looks whether its token state is still there. */
+const STATE_CHECK_MS = 10_000
 export async function renewerProcess(stdin: Readable, argv: readonly string[], env: Record<string, string | undefined>): Promise<void> {
   let text = ''
   stdin.setEncoding('utf8')
@@ -22,6 +27,14 @@ export async function renewerProcess(stdin: Readable, argv: readonly string[], e
 
   const stop = new AbortController()
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => stop.abort(new Error(signal)))
+  // A job whose post step never ran (a runner that does not end its leftovers, a test harness)
+  // removes RUNNER_TEMP, and with it the token state: the renewer notices within a short while,
+  // not only when its next renewal is due, hours later on some clouds.
+  const state = tokenStatePath(handover.runnerTemp, handover.first.value)
+  const watch = setInterval(() => {
+    if (!fs.existsSync(state)) stop.abort(new Error('the token state is gone'))
+  }, STATE_CHECK_MS)
+  watch.unref()
   const idTokenRequest = handover.idTokenRequest
   await runRenewer(handover, {
     clock: realClock,

@@ -10,6 +10,7 @@ import { renewDelayMs, RETRY_FAILED_RENEWAL_MS } from './schedule.js'
 import { renderTokenState, tokenStatePath } from '../handoff/direct-use.js'
 import { writeFilesUnder } from '../runtime/files.js'
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 
 /**
  * The renewer's work: sleep until the current token is due (schedule.ts), log in again with the
@@ -82,7 +83,8 @@ export async function runRenewer(handover: RenewerHandover, deps: RenewerDeps): 
       wait = RETRY_FAILED_RENEWAL_MS
     }
   }
-  save()
+  // Not into a RUNNER_TEMP that the job's end removed: that would only leave folders behind.
+  if (fs.existsSync(path.dirname(ledgerFile))) save()
   return ledger
 }
 
