@@ -427,7 +427,8 @@ function createJob(options = {}) {
       return this.failed ? 'failure' : this.cancelled ? 'cancelled' : 'success'
     },
     cleanup() {
-      if (!this.keepTemp) rmSync(root, { recursive: true, force: true })
+      // A process the job left (a renewer whose post step did not run) may still be writing there.
+      if (!this.keepTemp) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
     }
   }
 }

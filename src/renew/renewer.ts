@@ -10,7 +10,6 @@ import { renewDelayMs, RETRY_FAILED_RENEWAL_MS } from './schedule.js'
 import { renderTokenState, tokenStatePath } from '../handoff/direct-use.js'
 import { writeFilesUnder } from '../runtime/files.js'
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 
 /**
  * The renewer's work: sleep until the current token is due (schedule.ts), log in again with the
@@ -36,7 +35,10 @@ export async function runRenewer(handover: RenewerHandover, deps: RenewerDeps): 
   const ledgerFile = ledgerPath(handover.runnerTemp, handover.first.value)
   const firstState = tokenStatePath(handover.runnerTemp, handover.first.value)
   const ledger: Ledger = { pid: deps.pid, nonce: handover.nonce, issued: [], renewals: 0, failures: [] }
-  const save = (): void => writeLedger(handover.runnerTemp, ledgerFile, ledger)
+  // Never into a RUNNER_TEMP that the job's end removed: that would only leave folders behind.
+  const save = (): void => {
+    if (fs.existsSync(handover.runnerTemp)) writeLedger(handover.runnerTemp, ledgerFile, ledger)
+  }
   save()
   // The names the state is kept under: the first token's, and each renewed token's (refresh-env
   // hands a renewed token on as OS_TOKEN, and the clients find the state by the token they hold).
@@ -83,8 +85,7 @@ export async function runRenewer(handover: RenewerHandover, deps: RenewerDeps): 
       wait = RETRY_FAILED_RENEWAL_MS
     }
   }
-  // Not into a RUNNER_TEMP that the job's end removed: that would only leave folders behind.
-  if (fs.existsSync(path.dirname(ledgerFile))) save()
+  save()
   return ledger
 }
 
